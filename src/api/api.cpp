@@ -1,0 +1,217 @@
+#include "api/api.hpp"
+
+#include <exception>
+
+#include "api/json.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+
+namespace portline::api {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool IsSipPath(std::string_view path) {
+  return path == "/v1/sip" || StartsWith(path, "/v1/sip/");
+}
+
+// Every /v1 route needs an API key except the API description itself.
+bool NeedsAuth(std::string_view path) {
+  return (path == "/v1" || StartsWith(path, "/v1/")) && path != "/v1/openapi.json";
+}
+
+// "Bearer <key>" (scheme case-insensitive) or the bare key, as the Bland seeds show both.
+std::string_view PresentedKey(std::string_view header) {
+  while (!header.empty() && header.front() == ' ') {
+    header.remove_prefix(1);
+  }
+  while (!header.empty() && header.back() == ' ') {
+    header.remove_suffix(1);
+  }
+  if (header.size() > 7 && IEquals(header.substr(0, 7), "bearer ")) {
+    header.remove_prefix(7);
+    while (!header.empty() && header.front() == ' ') {
+      header.remove_prefix(1);
+    }
+  }
+  return header;
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  const auto semi = ct.find(';');
+  std::string_view media = ct.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') {
+    media.remove_suffix(1);
+  }
+  return IEquals(media, "application/json");
+}
+
+}  // namespace
+
+Api::Api(accounts::Accounts& accounts, store::Database& db, const Clock& clock, Metrics& metrics,
+         ApiOptions options)
+    : accounts_(accounts),
+      db_(db),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options),
+      idempotency_(db, clock, options.idempotency_ttl),
+      rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst) {
+  RegisterSystemRoutes(router_, *this, db_);
+  RegisterAccountRoutes(router_, accounts_);
+}
+
+bool Api::CanRunInline(const Request& req) const {
+  if (NeedsAuth(req.path)) {
+    return false;
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  const auto m = router_.Find(req.method, req.path, params);
+  return m.route == nullptr || m.route->inline_ok;
+}
+
+Response Api::Handle(Request& req) {
+  try {
+    return Dispatch(req);
+  } catch (const std::exception& e) {
+    log::Error("unhandled exception in handler",
+               {{"request_id", req.request_id}, {"path", req.path}, {"error", e.what()}});
+  } catch (...) {
+    log::Error("unhandled exception in handler",
+               {{"request_id", req.request_id}, {"path", req.path}});
+  }
+  metrics_.Increment("handler_exception", req.path);
+  return ErrorResponse(Error{Errc::kInternal, "internal error", {}, {}, {}}, req.request_id);
+}
+
+Response Api::Dispatch(Request& req) {
+  const auto error = [&req](const Error& e) { return ErrorResponse(e, req.request_id); };
+
+  if (NeedsAuth(req.path)) {
+    const auto header = req.HeaderValue("authorization");
+    if (!header || PresentedKey(*header).empty()) {
+      Response r = error(Error{Errc::kUnauthenticated, "missing API key: send it in the "
+                               "Authorization header", {}, "UNAUTHORIZED", {}});
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return r;
+    }
+    auto principal = accounts_.Authenticate(PresentedKey(*header));
+    if (!principal) {
+      Response r = error(principal.error());
+      if (r.status == 401) {
+        r.headers.push_back({"WWW-Authenticate", "Bearer error=\"invalid_token\""});
+      }
+      return r;
+    }
+    req.principal = std::move(*principal);
+    if (IsSipPath(req.path) && !req.principal->Has("SIP")) {
+      Response r = error(Error{Errc::kPermissionDenied, "SIP is not enabled for this organization",
+                               {}, "SIP_NOT_ENABLED", {}});
+      r.org_id = req.principal->org_id;
+      return r;
+    }
+    if (auto wait = rate_limiter_.Take(req.principal->org_id, clock_.SteadyNow())) {
+      Response r = error(Error{Errc::kRateLimited, "too many requests for this organization",
+                               {}, {}, {}});
+      const auto secs = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
+      r.headers.push_back({"Retry-After", std::to_string(secs)});
+      r.org_id = req.principal->org_id;
+      return r;
+    }
+  }
+
+  const auto match = router_.Find(req.method, req.path, req.path_params);
+  if (match.route == nullptr) {
+    if (!match.allowed.empty()) {
+      std::string allow;
+      for (const auto& m : match.allowed) {
+        allow += (allow.empty() ? "" : ", ") + m;
+      }
+      Response r = error(Error{Errc::kMethodNotAllowed,
+                               "method " + req.method + " is not allowed here; use " + allow,
+                               {}, {}, {}});
+      r.headers.push_back({"Allow", allow});
+      return r;
+    }
+    return error(Error{Errc::kNotFound, "no route for " + req.path, {}, {}, {}});
+  }
+  const Route& route = *match.route;
+
+  if (!req.body.empty() && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH")) {
+    const auto ct = req.HeaderValue("content-type");
+    if (!ct || !IsJsonContentType(*ct)) {
+      Response r = error(Error{Errc::kUnsupportedMediaType,
+                               "the request body must be sent as Content-Type: application/json",
+                               {}, {}, {}});
+      r.route = route.pattern;
+      return r;
+    }
+  }
+
+  if (req.method == "POST" && req.principal) {
+    if (const auto key = req.HeaderValue("idempotency-key")) {
+      return RunIdempotent(route, req, *key);
+    }
+  }
+  return RunHandler(route, req);
+}
+
+Response Api::RunHandler(const Route& route, Request& req) {
+  auto result = route.handler(req);
+  Response r = result ? std::move(*result) : ErrorResponse(result.error(), req.request_id);
+  if (!result && !result.error().detail.empty()) {
+    log::Warn("request failed", {{"request_id", req.request_id},
+                                 {"route", route.pattern},
+                                 {"detail", result.error().detail}});
+  }
+  r.route = route.pattern;
+  if (req.principal) {
+    r.org_id = req.principal->org_id;
+  }
+  return r;
+}
+
+Response Api::RunIdempotent(const Route& route, Request& req, std::string_view key) {
+  if (!IdempotencyStore::IsValidKey(key)) {
+    Response r = ErrorResponse(
+        FailCode(Errc::kInvalidArgument, "INVALID_IDEMPOTENCY_KEY",
+                 "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
+            .value(),
+        req.request_id);
+    r.route = route.pattern;
+    return r;
+  }
+  const std::string org = req.principal->org_id;
+  const std::string hash = Sha256Hex(req.method + " " + req.target + "\n" + req.body);
+  auto claim = idempotency_.Claim(org, key, hash);
+  if (!claim) {
+    Response r = ErrorResponse(claim.error(), req.request_id);
+    r.route = route.pattern;
+    r.org_id = org;
+    return r;
+  }
+  if (*claim) {
+    Response r;
+    r.status = (*claim)->status;
+    r.body = std::move((*claim)->body);
+    r.headers.push_back({"Idempotent-Replayed", "true"});
+    r.route = route.pattern;
+    r.org_id = org;
+    return r;
+  }
+  Response r = RunHandler(route, req);
+  const Result<void> saved = r.status >= 500
+                                 ? idempotency_.Release(org, key)
+                                 : idempotency_.Finish(org, key, r.status,
+                                                       r.body_for_replay.value_or(r.body));
+  if (!saved) {
+    metrics_.Increment("idempotency_store", "save_failed");
+    log::Warn("could not record idempotent response",
+              {{"request_id", req.request_id}, {"detail", saved.error().detail}});
+  }
+  return r;
+}
+
+}  // namespace portline::api

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "accounts/accounts.hpp"
+#include "api/idempotency.hpp"
+#include "api/metrics.hpp"
+#include "api/rate_limit.hpp"
+#include "api/router.hpp"
+#include "api/types.hpp"
+#include "core/clock.hpp"
+#include "store/database.hpp"
+
+namespace portline::api {
+
+struct ApiOptions {
+  double rate_limit_per_second = 100;  // per organization; ≤ 0 disables
+  double rate_limit_burst = 200;
+  std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);
+};
+
+/// The HTTP API without HTTP plumbing: authentication, entitlements, rate limits, idempotency,
+/// routing and the handlers. The HTTP shell (api/http) turns bytes into a Request and a Response
+/// back into bytes. Handle() is thread-safe and never throws; it may block on storage unless
+/// CanRunInline() says the request never touches storage.
+class Api {
+ public:
+  Api(accounts::Accounts& accounts, store::Database& db, const Clock& clock, Metrics& metrics,
+      ApiOptions options);
+
+  [[nodiscard]] Response Handle(Request& req);
+  [[nodiscard]] bool CanRunInline(const Request& req) const;
+  /// While draining, /readyz answers 503 so load balancers stop sending traffic.
+  void SetDraining(bool draining) { draining_.store(draining); }
+  [[nodiscard]] bool draining() const { return draining_.load(); }
+
+  [[nodiscard]] const Router& router() const { return router_; }
+  [[nodiscard]] IdempotencyStore& idempotency() { return idempotency_; }
+  [[nodiscard]] Metrics& metrics() { return metrics_; }
+
+ private:
+  Response Dispatch(Request& req);
+  Response RunIdempotent(const Route& route, Request& req, std::string_view key);
+  Response RunHandler(const Route& route, Request& req);
+
+  accounts::Accounts& accounts_;
+  store::Database& db_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  ApiOptions options_;
+  IdempotencyStore idempotency_;
+  RateLimiter rate_limiter_;
+  Router router_;
+  std::atomic<bool> draining_{false};
+};
+
+/// Route registration, one function per area (api/handlers_*.cpp).
+void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
+void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
+
+/// The OpenAPI 3.1 document served at /v1/openapi.json (api/openapi.json, embedded).
+[[nodiscard]] std::string_view OpenApiDocument();
+
+}  // namespace portline::api

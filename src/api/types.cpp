@@ -1,0 +1,71 @@
+#include "api/types.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+
+#include "api/json.hpp"
+
+namespace portline::api {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<std::string_view> Request::HeaderValue(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (IEquals(h.name, name)) {
+      return std::string_view(h.value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Request::Query(std::string_view name) const {
+  std::optional<std::string> out;
+  for (const auto& [k, v] : query) {
+    if (k == name) {
+      out = v;
+    }
+  }
+  return out;
+}
+
+const std::string& Request::PathParam(std::string_view name) const {
+  static const std::string kEmpty;
+  for (const auto& [k, v] : path_params) {
+    if (k == name) {
+      return v;
+    }
+  }
+  return kEmpty;
+}
+
+Result<void> ParseTarget(std::string_view target, Request& req) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) {
+    return FailCode(Errc::kInvalidArgument, "INVALID_REQUEST_TARGET",
+                    "the request target is not a valid path: " + parsed.error().message());
+  }
+  req.path = parsed->path();
+  if (!IsValidUtf8(req.path) || req.path.find('\0') != std::string::npos) {
+    return FailCode(Errc::kInvalidArgument, "INVALID_REQUEST_TARGET",
+                    "the request path is not valid UTF-8");
+  }
+  req.query.clear();
+  for (auto param : parsed->params()) {
+    std::string key = param.key;
+    std::string value = param.has_value ? std::string(param.value) : std::string();
+    if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
+      return FailCode(Errc::kInvalidArgument, "INVALID_QUERY",
+                      "query parameters must be valid UTF-8", key);
+    }
+    req.query.emplace_back(std::move(key), std::move(value));
+  }
+  return {};
+}
+
+}  // namespace portline::api

@@ -1,0 +1,134 @@
+// Composition root: wires storage, accounts, the API and the HTTP server, and owns their
+// lifetimes and threads (one network thread, a pool of handler threads).
+#include "app/app.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+
+#include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "api/http/server.hpp"
+#include "core/clock.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+
+namespace portline::app {
+namespace asio = boost::asio;
+
+Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg, int pool_size) {
+  store::StoreOptions opts;
+  opts.data_dir = cfg.data_dir;
+  opts.database_url = cfg.database_url;
+  opts.pool_size = pool_size;
+  opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
+  opts.statement_timeout = std::chrono::milliseconds(cfg.statement_timeout_ms);
+  PORTLINE_ASSIGN_OR_RETURN(auto db, store::OpenDatabase(opts));
+  PORTLINE_ASSIGN_OR_RETURN(auto applied, store::Migrate(*db));
+  for (int v : applied) {
+    log::Info("migration applied", {{"version", v}, {"storage", db->description()}});
+  }
+  return db;
+}
+
+namespace {
+// Purges expired idempotency records once an hour, on the worker pool.
+void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::Api& api) {
+  timer.expires_after(std::chrono::hours(1));
+  timer.async_wait([&timer, &workers, &api](boost::system::error_code ec) {
+    if (ec) {
+      return;
+    }
+    asio::post(workers, [&api] {
+      if (auto n = api.idempotency().Purge(); !n) {
+        log::Warn("idempotency purge failed", {{"detail", n.error().detail}});
+      }
+    });
+    SchedulePurge(timer, workers, api);
+  });
+}
+}  // namespace
+
+int Serve(const config::Config& cfg) {
+  InitCrypto();
+  const auto workers_count = static_cast<int>(cfg.workers);
+  auto db = OpenStorage(cfg, workers_count + 1);
+  if (!db) {
+    log::Error("cannot open storage",
+               {{"error", db.error().message}, {"detail", db.error().detail}});
+    std::fprintf(stderr, "portline: %s\n", db.error().message.c_str());
+    return 1;
+  }
+  SystemClock clock;
+  accounts::Accounts accounts(**db, clock);
+  if (!cfg.default_org.empty()) {
+    if (auto org = accounts.EnsureDefaultOrg(cfg.default_org); !org) {
+      log::Error("cannot create the default organization", {{"error", org.error().message}});
+      return 1;
+    }
+  }
+
+  api::Metrics metrics;
+  api::ApiOptions api_opts;
+  api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
+  api_opts.rate_limit_burst = cfg.rate_limit_burst;
+  api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
+  api::Api api(accounts, **db, clock, metrics, api_opts);
+
+  asio::io_context io(1);
+  asio::thread_pool workers(static_cast<std::size_t>(workers_count));
+  api::http::ServerOptions http_opts;
+  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);
+  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.max_header_bytes);
+  http_opts.header_timeout = std::chrono::milliseconds(cfg.header_timeout_ms);
+  http_opts.body_timeout = std::chrono::milliseconds(cfg.body_timeout_ms);
+  http_opts.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+  http_opts.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
+  http_opts.shutdown_timeout = std::chrono::milliseconds(cfg.shutdown_timeout_ms);
+  http_opts.max_connections = static_cast<std::size_t>(cfg.max_connections);
+  http_opts.access_log = cfg.access_log;
+  api::http::Server server(io, api, workers, http_opts);
+
+  auto host_port = config::SplitHostPort(cfg.listen);  // validated by config::Validate
+  auto port = server.Listen(host_port->first, host_port->second);
+  if (!port) {
+    log::Error("cannot listen", {{"error", port.error().message}});
+    std::fprintf(stderr, "portline: %s\n", port.error().message.c_str());
+    return 1;
+  }
+  server.Start();
+  const std::string& host = host_port->first;
+  const std::string url = "http://" +
+                          (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                          std::to_string(*port);
+  log::Info("listening", {{"url", url}, {"storage", (*db)->description()}});
+  std::printf("portline listening on %s\n", url.c_str());
+  std::fflush(stdout);
+
+  asio::steady_timer purge_timer(io);
+  SchedulePurge(purge_timer, workers, api);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) {
+      return;
+    }
+    log::Info("shutting down", {{"signal", signo}});
+    purge_timer.cancel();
+    server.Shutdown([&io] { io.stop(); });
+  });
+
+  io.run();
+  workers.join();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace portline::app

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <memory>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "store/database.hpp"
+
+namespace portline::app {
+
+/// Opens storage as configured (SQLite under data_dir, or PostgreSQL) and applies migrations.
+[[nodiscard]] Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg,
+                                                                   int pool_size);
+
+/// `portline serve`: runs the API until SIGTERM/SIGINT, then drains and returns 0.
+/// Prints "portline listening on http://HOST:PORT" on stdout once bound.
+[[nodiscard]] int Serve(const config::Config& cfg);
+
+}  // namespace portline::app

@@ -1,0 +1,331 @@
+#include "config/config.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include "core/log.hpp"
+
+extern char** environ;  // NOLINT(readability-identifier-naming): POSIX name
+
+namespace portline::config {
+namespace {
+
+using Target = std::variant<std::string*, std::int64_t*, bool*, double*>;
+struct Binding {
+  std::string_view path;  // "server.listen"
+  std::string_view env;   // "PORTLINE_LISTEN"
+  Target target;
+};
+
+std::vector<Binding> Bindings(Config& c) {
+  return {
+      {"server.listen", "PORTLINE_LISTEN", &c.listen},
+      {"server.workers", "PORTLINE_WORKERS", &c.workers},
+      {"server.max_body_bytes", "PORTLINE_MAX_BODY_BYTES", &c.max_body_bytes},
+      {"server.max_header_bytes", "PORTLINE_MAX_HEADER_BYTES", &c.max_header_bytes},
+      {"server.header_timeout_ms", "PORTLINE_HEADER_TIMEOUT_MS", &c.header_timeout_ms},
+      {"server.body_timeout_ms", "PORTLINE_BODY_TIMEOUT_MS", &c.body_timeout_ms},
+      {"server.idle_timeout_ms", "PORTLINE_IDLE_TIMEOUT_MS", &c.idle_timeout_ms},
+      {"server.write_timeout_ms", "PORTLINE_WRITE_TIMEOUT_MS", &c.write_timeout_ms},
+      {"server.shutdown_timeout_ms", "PORTLINE_SHUTDOWN_TIMEOUT_MS", &c.shutdown_timeout_ms},
+      {"server.max_connections", "PORTLINE_MAX_CONNECTIONS", &c.max_connections},
+      {"server.access_log", "PORTLINE_ACCESS_LOG", &c.access_log},
+      {"storage.data_dir", "PORTLINE_DATA_DIR", &c.data_dir},
+      {"storage.database_url", "PORTLINE_DATABASE_URL", &c.database_url},
+      {"storage.sqlite_synchronous", "PORTLINE_SQLITE_SYNCHRONOUS", &c.sqlite_synchronous},
+      {"storage.statement_timeout_ms", "PORTLINE_STATEMENT_TIMEOUT_MS", &c.statement_timeout_ms},
+      {"api.rate_limit_per_second", "PORTLINE_RATE_LIMIT_PER_SECOND", &c.rate_limit_per_second},
+      {"api.rate_limit_burst", "PORTLINE_RATE_LIMIT_BURST", &c.rate_limit_burst},
+      {"api.idempotency_ttl_hours", "PORTLINE_IDEMPOTENCY_TTL_HOURS", &c.idempotency_ttl_hours},
+      {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
+      {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
+  };
+}
+
+Error Problems(std::vector<FieldError> fields) {
+  Error e;
+  e.code = Errc::kInvalidArgument;
+  e.api_code = "INVALID_CONFIG";
+  e.message = fields.front().message;
+  e.fields = std::move(fields);
+  return e;
+}
+
+// Sets a binding from text (environment variables).
+std::string SetFromText(const Binding& b, std::string_view text) {
+  struct V {
+    std::string_view text;
+    std::string operator()(std::string* s) const {
+      *s = std::string(text);
+      return {};
+    }
+    std::string operator()(std::int64_t* i) const {
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || p != text.data() + text.size()) {
+        return "must be an integer";
+      }
+      *i = v;
+      return {};
+    }
+    std::string operator()(bool* b) const {
+      if (text == "true" || text == "1" || text == "yes") {
+        *b = true;
+      } else if (text == "false" || text == "0" || text == "no") {
+        *b = false;
+      } else {
+        return "must be true or false";
+      }
+      return {};
+    }
+    std::string operator()(double* d) const {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(std::string(text), &used);
+        if (used != text.size()) {
+          return "must be a number";
+        }
+        *d = v;
+      } catch (const std::exception&) {
+        return "must be a number";
+      }
+      return {};
+    }
+  };
+  return std::visit(V{text}, b.target);
+}
+
+// Sets a binding from JSON (config file).
+std::string SetFromJson(const Binding& b, const boost::json::value& v) {
+  struct V {
+    const boost::json::value& v;
+    std::string operator()(std::string* s) const {
+      if (!v.is_string()) {
+        return "must be a string";
+      }
+      *s = std::string(v.get_string());
+      return {};
+    }
+    std::string operator()(std::int64_t* i) const {
+      if (v.is_int64()) {
+        *i = v.get_int64();
+      } else if (v.is_uint64() && v.get_uint64() <= INT64_MAX) {
+        *i = static_cast<std::int64_t>(v.get_uint64());
+      } else {
+        return "must be an integer";
+      }
+      return {};
+    }
+    std::string operator()(bool* b) const {
+      if (!v.is_bool()) {
+        return "must be true or false";
+      }
+      *b = v.get_bool();
+      return {};
+    }
+    std::string operator()(double* d) const {
+      if (!v.is_number()) {
+        return "must be a number";
+      }
+      *d = v.to_number<double>();
+      return {};
+    }
+  };
+  return std::visit(V{v}, b.target);
+}
+
+void Walk(const boost::json::object& obj, const std::string& prefix,
+          const std::vector<Binding>& bindings, std::vector<FieldError>& errors) {
+  for (const auto& kv : obj) {
+    const std::string path =
+        prefix.empty() ? std::string(kv.key()) : prefix + "." + std::string(kv.key());
+    if (kv.key().starts_with("_")) {
+      continue;  // "_comment" keys document the example file
+    }
+    if (kv.value().is_object()) {
+      Walk(kv.value().get_object(), path, bindings, errors);
+      continue;
+    }
+    const auto it = std::find_if(bindings.begin(), bindings.end(),
+                                 [&](const Binding& b) { return b.path == path; });
+    if (it == bindings.end()) {
+      errors.push_back({"UNKNOWN_KEY", "unknown config key '" + path + "'", path});
+      continue;
+    }
+    if (auto why = SetFromJson(*it, kv.value()); !why.empty()) {
+      errors.push_back({"INVALID_VALUE", path + " " + why, path});
+    }
+  }
+}
+
+}  // namespace
+
+Result<void> ApplyJson(Config& cfg, std::string_view json_text) {
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(json_text, ec);
+  if (ec || !value.is_object()) {
+    return Fail(Errc::kInvalidArgument,
+                "config file is not a JSON object" + (ec ? ": " + ec.message() : std::string()));
+  }
+  std::vector<FieldError> errors;
+  Walk(value.get_object(), "", Bindings(cfg), errors);
+  if (!errors.empty()) {
+    return tl::unexpected(Problems(std::move(errors)));
+  }
+  return {};
+}
+
+Result<void> ApplyEnvironment(Config& cfg, const std::vector<std::string>& env) {
+  std::vector<FieldError> errors;
+  const auto bindings = Bindings(cfg);
+  for (const auto& entry : env) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || entry.rfind("PORTLINE_", 0) != 0) {
+      continue;
+    }
+    const std::string_view name(entry.data(), eq);
+    const std::string_view value(entry.data() + eq + 1, entry.size() - eq - 1);
+    const auto it = std::find_if(bindings.begin(), bindings.end(),
+                                 [&](const Binding& b) { return b.env == name; });
+    if (it == bindings.end()) {
+      continue;  // other PORTLINE_* variables (e.g. PORTLINE_CONFIG, test variables)
+    }
+    if (auto why = SetFromText(*it, value); !why.empty()) {
+      errors.push_back({"INVALID_VALUE", std::string(name) + " " + why, std::string(name)});
+    }
+  }
+  if (!errors.empty()) {
+    return tl::unexpected(Problems(std::move(errors)));
+  }
+  return {};
+}
+
+Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view s) {
+  std::string_view host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return Fail(Errc::kInvalidArgument, "expected [IPv6]:PORT");
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Fail(Errc::kInvalidArgument, "expected HOST:PORT");
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc{} || p != port.data() + port.size() ||
+      value > 65535) {
+    return Fail(Errc::kInvalidArgument, "expected HOST:PORT with a port from 0 to 65535");
+  }
+  return std::make_pair(std::string(host), static_cast<std::uint16_t>(value));
+}
+
+Result<void> Validate(const Config& c) {
+  std::vector<FieldError> errors;
+  auto check = [&errors](bool ok, std::string_view path, std::string message) {
+    if (!ok) {
+      errors.push_back({"INVALID_VALUE", std::string(path) + " " + message, std::string(path)});
+    }
+  };
+  if (auto hp = SplitHostPort(c.listen); !hp) {
+    check(false, "server.listen", hp.error().message + " (got '" + c.listen + "')");
+  }
+  check(c.workers >= 1 && c.workers <= 256, "server.workers", "must be from 1 to 256");
+  check(c.max_body_bytes >= 1024 && c.max_body_bytes <= (1LL << 30), "server.max_body_bytes",
+        "must be from 1024 to 1073741824");
+  check(c.max_header_bytes >= 1024 && c.max_header_bytes <= (1 << 20), "server.max_header_bytes",
+        "must be from 1024 to 1048576");
+  for (auto [v, path] : {std::pair{c.header_timeout_ms, "server.header_timeout_ms"},
+                         {c.body_timeout_ms, "server.body_timeout_ms"},
+                         {c.idle_timeout_ms, "server.idle_timeout_ms"},
+                         {c.write_timeout_ms, "server.write_timeout_ms"},
+                         {c.shutdown_timeout_ms, "server.shutdown_timeout_ms"},
+                         {c.statement_timeout_ms, "storage.statement_timeout_ms"}}) {
+    check(v >= 10 && v <= 3600000, path, "must be from 10 to 3600000 milliseconds");
+  }
+  check(c.max_connections >= 1 && c.max_connections <= 1000000, "server.max_connections",
+        "must be from 1 to 1000000");
+  check(c.data_dir.size() > 0, "storage.data_dir", "must not be empty");
+  check(c.database_url.empty() || c.database_url.rfind("postgres://", 0) == 0 ||
+            c.database_url.rfind("postgresql://", 0) == 0,
+        "storage.database_url", "must be empty (SQLite) or start with postgres://");
+  check(c.sqlite_synchronous == "full" || c.sqlite_synchronous == "normal",
+        "storage.sqlite_synchronous", "must be \"full\" or \"normal\"");
+  check(c.rate_limit_per_second >= 0, "api.rate_limit_per_second", "must be ≥ 0 (0 disables)");
+  check(c.rate_limit_burst >= 1, "api.rate_limit_burst", "must be ≥ 1");
+  check(c.idempotency_ttl_hours >= 1 && c.idempotency_ttl_hours <= 24 * 30,
+        "api.idempotency_ttl_hours", "must be from 1 to 720");
+  log::Level level{};
+  check(log::ParseLevel(c.log_level, level), "log.level",
+        "must be one of debug, info, warn, error, off");
+  if (!errors.empty()) {
+    return tl::unexpected(Problems(std::move(errors)));
+  }
+  return {};
+}
+
+std::vector<std::string> ProcessEnvironment() {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    out.emplace_back(*e);
+  }
+  return out;
+}
+
+Result<Config> Load(const Flags& flags, const std::vector<std::string>& env) {
+  Config cfg;
+  std::optional<std::string> file = flags.config_file;
+  if (!file) {
+    for (const auto& e : env) {
+      if (e.rfind("PORTLINE_CONFIG=", 0) == 0) {
+        file = e.substr(16);
+      }
+    }
+  }
+  if (file && !file->empty()) {
+    std::ifstream in(*file);
+    if (!in) {
+      return Fail(Errc::kInvalidArgument, "cannot read config file '" + *file + "'");
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    PORTLINE_RETURN_IF_ERROR(ApplyJson(cfg, text.str()));
+  }
+  PORTLINE_RETURN_IF_ERROR(ApplyEnvironment(cfg, env));
+  if (flags.listen) {
+    cfg.listen = *flags.listen;
+  }
+  if (flags.data_dir) {
+    cfg.data_dir = *flags.data_dir;
+  }
+  if (flags.database_url) {
+    cfg.database_url = *flags.database_url;
+  }
+  if (flags.log_level) {
+    cfg.log_level = *flags.log_level;
+  }
+  PORTLINE_RETURN_IF_ERROR(Validate(cfg));
+  return cfg;
+}
+
+std::vector<std::pair<std::string, std::string>> KeyList() {
+  Config c;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& b : Bindings(c)) {
+    out.emplace_back(b.path, b.env);
+  }
+  return out;
+}
+
+}  // namespace portline::config

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace portline::config {
+
+/// Everything `portline` can be configured with. Sources, later ones winning: built-in
+/// defaults, the JSON config file, PORTLINE_* environment variables, command-line flags.
+/// config/portline.example.json documents every key.
+struct Config {
+  // server
+  std::string listen = "127.0.0.1:8080";
+  std::int64_t workers = 4;
+  std::int64_t max_body_bytes = 1024 * 1024;
+  std::int64_t max_header_bytes = 16 * 1024;
+  std::int64_t header_timeout_ms = 10000;
+  std::int64_t body_timeout_ms = 30000;
+  std::int64_t idle_timeout_ms = 60000;
+  std::int64_t write_timeout_ms = 30000;
+  std::int64_t shutdown_timeout_ms = 30000;
+  std::int64_t max_connections = 10000;
+  bool access_log = true;
+  // storage
+  std::string data_dir = "./data";
+  std::string database_url;  // may hold a password: never log it unredacted
+  std::string sqlite_synchronous = "full";
+  std::int64_t statement_timeout_ms = 10000;
+  // api
+  double rate_limit_per_second = 100;
+  double rate_limit_burst = 200;
+  std::int64_t idempotency_ttl_hours = 24;
+  std::string default_org = "default";
+  // log
+  std::string log_level = "info";
+};
+
+/// Flags given on the command line (unset = not given).
+struct Flags {
+  std::optional<std::string> config_file;
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> database_url;
+  std::optional<std::string> log_level;
+};
+
+/// Applies a config file's JSON text. Unknown keys and wrong types are errors (all reported).
+[[nodiscard]] Result<void> ApplyJson(Config& cfg, std::string_view json_text);
+/// Applies PORTLINE_* variables from `environ`-style "NAME=value" entries.
+[[nodiscard]] Result<void> ApplyEnvironment(Config& cfg, const std::vector<std::string>& env);
+/// Checks ranges and formats; every problem is listed in Error::fields.
+[[nodiscard]] Result<void> Validate(const Config& cfg);
+/// Defaults → file (flag --config or PORTLINE_CONFIG) → environment → flags, then Validate.
+[[nodiscard]] Result<Config> Load(const Flags& flags, const std::vector<std::string>& env);
+/// The process environment as "NAME=value" strings.
+[[nodiscard]] std::vector<std::string> ProcessEnvironment();
+
+/// Splits "host:port" / "[v6]:port"; kInvalidArgument when malformed.
+[[nodiscard]] Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view s);
+
+/// Every key as (dotted path, environment variable), for docs and tests.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> KeyList();
+
+}  // namespace portline::config

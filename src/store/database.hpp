@@ -1,0 +1,172 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace portline::store {
+
+enum class Backend : std::uint8_t { kSqlite, kPostgres };
+
+/// A bound statement parameter: NULL, a 64-bit integer or text. Text is borrowed: it must outlive
+/// the call it is passed to.
+class Param {
+ public:
+  enum class Kind : std::uint8_t { kNull, kInt, kText };
+  Param(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
+  Param(std::int64_t v) : kind_(Kind::kInt), int_(v) {}  // NOLINT(google-explicit-constructor)
+  Param(int v) : kind_(Kind::kInt), int_(v) {}           // NOLINT(google-explicit-constructor)
+  Param(std::string_view v) : kind_(Kind::kText), text_(v) {}  // NOLINT
+  Param(const std::string& v) : kind_(Kind::kText), text_(v) {}  // NOLINT
+  Param(const char* v) : kind_(Kind::kText), text_(v) {}         // NOLINT
+  Param(const std::optional<std::string>& v) {                   // NOLINT
+    if (v) {
+      kind_ = Kind::kText;
+      text_ = *v;
+    }
+  }
+  Param(const std::optional<std::int64_t>& v) {  // NOLINT
+    if (v) {
+      kind_ = Kind::kInt;
+      int_ = *v;
+    }
+  }
+
+  [[nodiscard]] Kind kind() const { return kind_; }
+  [[nodiscard]] std::int64_t int_value() const { return int_; }
+  [[nodiscard]] std::string_view text() const { return text_; }
+
+ private:
+  Kind kind_ = Kind::kNull;
+  std::int64_t int_ = 0;
+  std::string_view text_;
+};
+
+using Params = std::vector<Param>;
+
+/// One result row; every column arrives as text (or NULL) from both backends.
+struct Row {
+  std::vector<std::optional<std::string>> cols;
+
+  [[nodiscard]] bool IsNull(std::size_t i) const { return !cols.at(i).has_value(); }
+  [[nodiscard]] const std::string& Text(std::size_t i) const;  // "" when NULL
+  [[nodiscard]] std::int64_t Int(std::size_t i) const;         // 0 when NULL
+  [[nodiscard]] std::optional<std::int64_t> OptInt(std::size_t i) const;
+  [[nodiscard]] std::optional<std::string> OptText(std::size_t i) const { return cols.at(i); }
+};
+using Rows = std::vector<Row>;
+
+/// One database connection. SQL is written once for both backends, with `$1`, `$2`… placeholders
+/// (translated for SQLite) and the common dialect both accept (ON CONFLICT, RETURNING, BIGINT).
+/// Not thread-safe: a connection is used by one thread at a time (see Database::Acquire).
+/// Errors: kConflict for unique/foreign-key violations, kUnavailable for busy/locked/lost
+/// connections (retryable), kDeadlineExceeded for statement timeouts, kInternal otherwise.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  [[nodiscard]] virtual Backend backend() const = 0;
+  /// Runs a statement and returns its rows.
+  [[nodiscard]] virtual Result<Rows> Query(std::string_view sql, const Params& params) = 0;
+  /// Runs a statement and returns the number of rows it changed.
+  [[nodiscard]] virtual Result<std::int64_t> Execute(std::string_view sql,
+                                                     const Params& params) = 0;
+  /// Runs several statements without parameters (migrations).
+  [[nodiscard]] virtual Result<void> ExecuteScript(std::string_view sql) = 0;
+  /// Starts a write transaction (SQLite: BEGIN IMMEDIATE, so it never fails on upgrade).
+  [[nodiscard]] virtual Result<void> Begin() = 0;
+  [[nodiscard]] virtual Result<void> Commit() = 0;
+  virtual void Rollback() = 0;
+};
+
+/// A fixed pool of connections to one database. Thread-safe.
+class Database {
+ public:
+  class Lease {
+   public:
+    Lease(Database* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+    Connection& operator*() { return *conn_; }
+    Connection* operator->() { return conn_.get(); }
+
+   private:
+    Database* db_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Database(Backend backend, std::vector<std::unique_ptr<Connection>> connections,
+           std::string description);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() = default;
+
+  /// Waits up to `timeout` for a free connection; kUnavailable when none frees up.
+  [[nodiscard]] Result<Lease> Acquire(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+  [[nodiscard]] Backend backend() const { return backend_; }
+  /// "sqlite:/path/portline.db" or "postgres://host:port/db" (never the password).
+  [[nodiscard]] const std::string& description() const { return description_; }
+  /// Runs a trivial query; used by /readyz.
+  [[nodiscard]] Result<void> Ping();
+
+ private:
+  void Release(std::unique_ptr<Connection> conn);
+
+  Backend backend_;
+  std::string description_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+/// Runs `fn(conn)` inside a transaction: commits when it returns a value, rolls back otherwise.
+template <typename F>
+auto WithTransaction(Connection& conn, F&& fn) -> decltype(fn(conn)) {
+  if (auto began = conn.Begin(); !began) {
+    return tl::unexpected(std::move(began).error());
+  }
+  auto result = fn(conn);
+  if (!result) {
+    conn.Rollback();
+    return result;
+  }
+  if (auto committed = conn.Commit(); !committed) {
+    conn.Rollback();
+    return tl::unexpected(std::move(committed).error());
+  }
+  return result;
+}
+
+struct StoreOptions {
+  std::string data_dir = "./data";
+  std::string database_url;  // empty: SQLite under data_dir; postgres://… or postgresql://…
+  int pool_size = 4;
+  bool sqlite_synchronous_full = true;
+  std::chrono::milliseconds statement_timeout{10000};
+};
+
+/// Opens the pool the options describe (creating the data directory for SQLite).
+[[nodiscard]] Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options);
+
+/// Applies pending migrations (embedded in the binary); returns the versions it applied.
+/// Safe to run concurrently from several nodes (PostgreSQL advisory lock / SQLite write lock).
+[[nodiscard]] Result<std::vector<int>> Migrate(Database& db);
+
+/// Highest migration version compiled into this binary.
+[[nodiscard]] int LatestSchemaVersion();
+
+/// Redacts the password of a postgres URL for logs ("postgres://u:***@h/db").
+[[nodiscard]] std::string RedactUrl(std::string_view url);
+
+}  // namespace portline::store
