@@ -45,6 +45,25 @@ const std::string& Request::PathParam(std::string_view name) const {
 }
 
 Result<void> ParseTarget(std::string_view target, Request& req) {
+  // Clients send "phone_numbers[]=…" with raw brackets (and a few other characters RFC 3986
+  // reserves); accept them in the query by percent-encoding before the strict parse.
+  std::string lenient;
+  if (const auto q = target.find('?'); q != std::string_view::npos) {
+    lenient.reserve(target.size() + 16);
+    lenient.append(target.substr(0, q + 1));
+    for (char c : target.substr(q + 1)) {
+      static constexpr std::string_view kLoose = "[]{}|^`\"<>\\";
+      if (kLoose.find(c) != std::string_view::npos) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        lenient.push_back('%');
+        lenient.push_back(kHex[static_cast<unsigned char>(c) >> 4U]);
+        lenient.push_back(kHex[static_cast<unsigned char>(c) & 0xFU]);
+      } else {
+        lenient.push_back(c);
+      }
+    }
+    target = lenient;
+  }
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) {
     return FailCode(Errc::kInvalidArgument, "INVALID_REQUEST_TARGET",

@@ -1,0 +1,105 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support/temp_dir.hpp"
+
+namespace portline::config {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(ConfigTest, ExampleFileLoadsAndDocumentsEveryKey) {
+  const std::string text = ReadFile(PORTLINE_EXAMPLE_CONFIG);
+  ASSERT_FALSE(text.empty());
+  Config cfg;
+  auto r = ApplyJson(cfg, text);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(Validate(cfg));
+  for (const auto& [path, env] : KeyList()) {
+    const auto leaf = path.substr(path.find('.') + 1);
+    EXPECT_NE(text.find("\"" + leaf + "\""), std::string::npos) << path << " not in example";
+  }
+}
+
+TEST(ConfigTest, PrecedenceDefaultsFileEnvFlags) {
+  testing::TempDir dir;
+  const std::string file = dir.path() + "/c.json";
+  std::ofstream(file) << R"({"server": {"listen": "127.0.0.1:1111", "workers": 3},
+                            "storage": {"data_dir": "/from-file"}})";
+  Flags flags;
+  flags.config_file = file;
+  auto only_file = Load(flags, {});
+  ASSERT_TRUE(only_file);
+  EXPECT_EQ(only_file->listen, "127.0.0.1:1111");
+  EXPECT_EQ(only_file->workers, 3);
+  EXPECT_EQ(only_file->idle_timeout_ms, 60000);  // default kept
+
+  auto with_env = Load(flags, {"PORTLINE_LISTEN=127.0.0.1:2222", "PORTLINE_DATA_DIR=/from-env"});
+  ASSERT_TRUE(with_env);
+  EXPECT_EQ(with_env->listen, "127.0.0.1:2222");
+  EXPECT_EQ(with_env->data_dir, "/from-env");
+  EXPECT_EQ(with_env->workers, 3);
+
+  flags.listen = "127.0.0.1:3333";
+  auto with_flag = Load(flags, {"PORTLINE_LISTEN=127.0.0.1:2222"});
+  ASSERT_TRUE(with_flag);
+  EXPECT_EQ(with_flag->listen, "127.0.0.1:3333");
+
+  Flags via_env_file;
+  auto env_file = Load(via_env_file, {"PORTLINE_CONFIG=" + file});
+  ASSERT_TRUE(env_file);
+  EXPECT_EQ(env_file->data_dir, "/from-file");
+}
+
+TEST(ConfigTest, UnknownKeysAndBadTypesAreAllReported) {
+  Config cfg;
+  auto r = ApplyJson(cfg, R"({"server": {"listn": "x", "workers": "four"}, "bogus": 1})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().fields.size(), 3U);
+}
+
+TEST(ConfigTest, ValidationListsEveryProblem) {
+  Config cfg;
+  cfg.listen = "nowhere";
+  cfg.workers = 0;
+  cfg.log_level = "loud";
+  cfg.database_url = "mysql://x";
+  auto r = Validate(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().fields.size(), 4U);
+}
+
+TEST(ConfigTest, EnvironmentValuesAreTyped) {
+  Config cfg;
+  EXPECT_FALSE(ApplyEnvironment(cfg, {"PORTLINE_WORKERS=many"}));
+  EXPECT_TRUE(ApplyEnvironment(cfg, {"PORTLINE_WORKERS=8", "PORTLINE_ACCESS_LOG=false",
+                                     "PORTLINE_RATE_LIMIT_PER_SECOND=2.5", "PATH=/bin"}));
+  EXPECT_EQ(cfg.workers, 8);
+  EXPECT_FALSE(cfg.access_log);
+  EXPECT_DOUBLE_EQ(cfg.rate_limit_per_second, 2.5);
+}
+
+TEST(ConfigTest, SplitHostPort) {
+  auto v4 = SplitHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->first, "127.0.0.1");
+  EXPECT_EQ(v4->second, 8080);
+  auto v6 = SplitHostPort("[::1]:0");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->first, "::1");
+  for (const char* bad : {"", "host", ":80", "host:", "host:65536", "host:8x", "[::1]80"}) {
+    EXPECT_FALSE(SplitHostPort(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace portline::config

@@ -1,0 +1,105 @@
+// `portline` admin commands as scripts use them.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace portline {
+namespace {
+
+using testing::RunPortline;
+
+class CliTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  std::map<std::string, std::string> env_{{"PORTLINE_DATA_DIR", dir_.path()}};
+};
+
+TEST_F(CliTest, ScriptFriendlyOutputs) {
+  auto org = RunPortline({"org", "create", "Acme", "--entitlement", "SIP"}, env_);
+  ASSERT_EQ(org.exit_code, 0) << org.err;
+  EXPECT_TRUE(std::regex_match(org.out, std::regex("org_[0-9a-z]{26}\n"))) << org.out;
+
+  auto key = RunPortline({"key", "create", "--org", "Acme", "--name", "ci"}, env_);
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  EXPECT_TRUE(std::regex_match(key.out, std::regex("pl_[0-9a-f]{48}\n"))) << key.out;
+
+  auto list = RunPortline({"org", "list"}, env_);
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find("Acme\tSIP"), std::string::npos) << list.out;
+
+  auto keys = RunPortline({"key", "list", "--org", "Acme"}, env_);
+  EXPECT_NE(keys.out.find("\tci\tpl_"), std::string::npos) << keys.out;
+  EXPECT_EQ(keys.out.find(key.out.substr(0, 51)), std::string::npos);  // secrets never listed
+  const std::string key_id = keys.out.substr(0, keys.out.find('\t'));
+
+  auto revoke = RunPortline({"key", "revoke", key_id, "--org", "Acme"}, env_);
+  EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
+  EXPECT_NE(RunPortline({"key", "list", "--org", "Acme"}, env_).out.find("revoked"),
+            std::string::npos);
+
+  auto entitle = RunPortline({"org", "entitle", "Acme", "SIP", "--revoke"}, env_);
+  EXPECT_EQ(entitle.exit_code, 0);
+  EXPECT_NE(entitle.out.find("\t-"), std::string::npos);
+}
+
+TEST_F(CliTest, RotateRevokesPreviousKeysWithTheSameName) {
+  ASSERT_EQ(RunPortline({"org", "create", "o"}, env_).exit_code, 0);
+  ASSERT_EQ(RunPortline({"key", "create", "--org", "o", "--name", "run"}, env_).exit_code, 0);
+  ASSERT_EQ(RunPortline({"key", "create", "--org", "o", "--name", "run", "--rotate"}, env_)
+                .exit_code,
+            0);
+  const auto out = RunPortline({"key", "list", "--org", "o"}, env_).out;
+  EXPECT_NE(out.find("revoked"), std::string::npos);
+  EXPECT_NE(out.find("active"), std::string::npos);
+}
+
+TEST_F(CliTest, ErrorsAreClearAndExitCodesDistinct) {
+  auto unknown = RunPortline({"org", "create", "x", "--entitlement", "TELEPORT"}, env_);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("unknown entitlement 'TELEPORT'"), std::string::npos);
+
+  auto no_org = RunPortline({"key", "create", "--org", "ghost"}, env_);
+  EXPECT_EQ(no_org.exit_code, 1);
+  EXPECT_NE(no_org.err.find("not found"), std::string::npos);
+
+  auto env = env_;
+  env["PORTLINE_WORKERS"] = "zero";
+  env["PORTLINE_LOG_LEVEL"] = "loud";
+  auto bad_cfg = RunPortline({"serve", "--listen", "nowhere"}, env);
+  EXPECT_EQ(bad_cfg.exit_code, 2);
+  EXPECT_NE(bad_cfg.err.find("PORTLINE_WORKERS must be an integer"), std::string::npos)
+      << bad_cfg.err;
+
+  env.erase("PORTLINE_WORKERS");
+  auto two = RunPortline({"serve", "--listen", "nowhere"}, env);
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("server.listen"), std::string::npos) << two.err;
+  EXPECT_NE(two.err.find("log.level"), std::string::npos) << two.err;  // all problems at once
+
+  auto missing_file = RunPortline({"migrate", "--config", "/nonexistent.json"}, env_);
+  EXPECT_EQ(missing_file.exit_code, 2);
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const auto& cmd : std::vector<std::vector<std::string>>{
+           {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"org", "--help"},
+           {"org", "create", "--help"}, {"org", "list", "--help"}, {"org", "entitle", "--help"},
+           {"key", "--help"}, {"key", "create", "--help"}, {"key", "list", "--help"},
+           {"key", "revoke", "--help"}}) {
+    auto r = RunPortline(cmd, env_);
+    EXPECT_EQ(r.exit_code, 0) << cmd[0];
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd[0];
+  }
+}
+
+TEST_F(CliTest, MigrateReportsSchemaVersion) {
+  auto r = RunPortline({"migrate"}, env_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("schema at version 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portline

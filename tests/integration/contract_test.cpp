@@ -1,0 +1,357 @@
+// One contract suite, run against SQLite and PostgreSQL: the storage adapters, migrations,
+// accounts, idempotency records and the API pipeline on top of them must behave identically.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <thread>
+
+#include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "api/json.hpp"
+#include "core/crypto.hpp"
+#include "store/database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/pg.hpp"
+#include "support/temp_dir.hpp"
+
+namespace portline {
+namespace {
+
+using testing::FakeClock;
+
+class Contract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    store::StoreOptions opts;
+    opts.pool_size = 3;
+    if (GetParam() == "postgres") {
+      PORTLINE_REQUIRE_PG_OR_SKIP();
+      opts.database_url = testing::FreshPgDatabase();
+      ASSERT_FALSE(opts.database_url.empty());
+    } else {
+      opts.data_dir = dir_.path();
+    }
+    auto db = store::OpenDatabase(opts);
+    ASSERT_TRUE(db) << db.error().detail;
+    db_ = std::move(*db);
+    auto applied = store::Migrate(*db_);
+    ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
+    accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
+  }
+
+  // Runs a request through the whole API pipeline (auth, routing, idempotency, handlers).
+  api::Response Call(api::Api& a, const std::string& method, const std::string& target,
+                     const std::string& key, const std::string& body = {},
+                     std::vector<api::Header> extra = {}) {
+    api::Request req;
+    req.method = method;
+    req.target = target;
+    req.request_id = "req_test";
+    EXPECT_TRUE(api::ParseTarget(target, req));
+    if (!key.empty()) {
+      req.headers.push_back({"Authorization", "Bearer " + key});
+    }
+    if (!body.empty()) {
+      req.headers.push_back({"Content-Type", "application/json"});
+    }
+    for (auto& h : extra) {
+      req.headers.push_back(std::move(h));
+    }
+    req.body = body;
+    return a.Handle(req);
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<accounts::Accounts> accounts_;
+};
+
+boost::json::value Json(const std::string& s) { return boost::json::parse(s); }
+
+TEST_P(Contract, MigrationsAreIdempotentAndRecorded) {
+  auto again = store::Migrate(*db_);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto rows = (*lease)->Query("SELECT MAX(version) FROM schema_migrations", {});
+  ASSERT_TRUE(rows);
+  EXPECT_EQ((*rows)[0].Int(0), store::LatestSchemaVersion());
+}
+
+TEST_P(Contract, ParamsRoundTripIncludingNullAndUtf8) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto& c = **lease;
+  ASSERT_TRUE(c.ExecuteScript("CREATE TABLE t (a TEXT, b BIGINT, c TEXT)"));
+  const std::string text = "Zoë \xE2\x9C\x93 'quoted' $1";
+  ASSERT_TRUE(c.Execute("INSERT INTO t (a, b, c) VALUES ($1, $2, $3)",
+                        {text, std::int64_t{9007199254740993}, nullptr}));
+  auto rows = c.Query("SELECT a, b, c FROM t WHERE b = $1", {std::int64_t{9007199254740993}});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1U);
+  EXPECT_EQ((*rows)[0].Text(0), text);
+  EXPECT_EQ((*rows)[0].Int(1), 9007199254740993);
+  EXPECT_TRUE((*rows)[0].IsNull(2));
+}
+
+TEST_P(Contract, UniqueViolationIsConflictAndTransactionRollsBack) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto& c = **lease;
+  ASSERT_TRUE(c.ExecuteScript("CREATE TABLE u (k TEXT PRIMARY KEY)"));
+  ASSERT_TRUE(c.Execute("INSERT INTO u (k) VALUES ($1)", {"a"}));
+  auto dup = c.Execute("INSERT INTO u (k) VALUES ($1)", {"a"});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Errc::kConflict);
+
+  auto tx = store::WithTransaction(c, [](store::Connection& t) -> Result<int> {
+    PORTLINE_RETURN_IF_ERROR(t.Execute("INSERT INTO u (k) VALUES ($1)", {"b"}));
+    return Fail(Errc::kInvalidArgument, "abort");
+  });
+  EXPECT_FALSE(tx);
+  auto rows = c.Query("SELECT COUNT(*) FROM u", {});
+  ASSERT_TRUE(rows);
+  EXPECT_EQ((*rows)[0].Int(0), 1);  // "b" rolled back
+}
+
+TEST_P(Contract, SyntaxErrorIsInternalWithDetail) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto r = (*lease)->Query("SELEC 1", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kInternal);
+  EXPECT_FALSE(r.error().detail.empty());
+  EXPECT_TRUE(db_->Ping());  // the connection is still usable
+}
+
+TEST_P(Contract, PoolHandsOutEachConnectionOnce) {
+  auto a = db_->Acquire();
+  auto b = db_->Acquire();
+  auto c = db_->Acquire();
+  ASSERT_TRUE(a && b && c);
+  auto d = db_->Acquire(std::chrono::milliseconds(50));
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::kUnavailable);
+}
+
+TEST_P(Contract, OrganizationsAndEntitlements) {
+  auto org = accounts_->CreateOrg("Acme Corp", {"SIP"});
+  ASSERT_TRUE(org) << org.error().message;
+  EXPECT_TRUE(IsWellFormedId(org->id, "org"));
+  EXPECT_TRUE(org->Has("SIP"));
+
+  auto dup = accounts_->CreateOrg("Acme Corp", {});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Errc::kConflict);
+
+  auto bad = accounts_->CreateOrg("x", {"TELEPORT"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::kInvalidArgument);
+
+  auto revoked = accounts_->SetEntitlement(org->id, "SIP", false);
+  ASSERT_TRUE(revoked);
+  EXPECT_FALSE(revoked->Has("SIP"));
+  auto by_name = accounts_->FindOrg("Acme Corp");
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(by_name->id, org->id);
+  EXPECT_EQ(accounts_->FindOrg("nope").error().code, Errc::kNotFound);
+
+  auto d1 = accounts_->EnsureDefaultOrg("default");
+  auto d2 = accounts_->EnsureDefaultOrg("default");
+  ASSERT_TRUE(d1 && d2);
+  EXPECT_EQ(d1->id, d2->id);
+  EXPECT_TRUE(d1->Has("SIP"));
+}
+
+TEST_P(Contract, KeysAreStoredHashedAndRevocable) {
+  auto org = accounts_->CreateOrg("a", {});
+  ASSERT_TRUE(org);
+  auto key = accounts_->CreateKey(org->id, "ci");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->secret.size(), accounts::kKeySecretLength);
+
+  {  // The secret appears nowhere in storage; its SHA-256 does.
+    auto lease = db_->Acquire();
+    ASSERT_TRUE(lease);
+    auto rows = (*lease)->Query("SELECT key_hash, prefix FROM api_keys", {});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 1U);
+    EXPECT_EQ((*rows)[0].Text(0), Sha256Hex(key->secret));
+    EXPECT_NE((*rows)[0].Text(0).find(key->secret), 0U);
+  }
+
+  auto who = accounts_->Authenticate(key->secret);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->org_id, org->id);
+  auto listed = accounts_->GetKey(org->id, key->key.id);
+  ASSERT_TRUE(listed);
+  ASSERT_TRUE(listed->last_used_at.has_value());
+
+  ASSERT_TRUE(accounts_->RevokeKey(org->id, key->key.id));
+  auto after = accounts_->Authenticate(key->secret);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, Errc::kUnauthenticated);
+
+  auto wrong = accounts_->Authenticate(std::string("pl_") + std::string(48, 'a'));
+  EXPECT_EQ(wrong.error().code, Errc::kUnauthenticated);
+}
+
+TEST_P(Contract, IdempotencyClaimReplayConflictAndExpiry) {
+  api::IdempotencyStore idem(*db_, clock_, std::chrono::hours(24), std::chrono::seconds(60));
+  auto first = idem.Claim("org_a", "k1", "h1");
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->has_value());
+
+  auto in_use = idem.Claim("org_a", "k1", "h1");
+  ASSERT_FALSE(in_use);
+  EXPECT_EQ(in_use.error().api_code, "IDEMPOTENCY_KEY_IN_USE");
+
+  ASSERT_TRUE(idem.Finish("org_a", "k1", 201, R"({"data":1})"));
+  auto replay = idem.Claim("org_a", "k1", "h1");
+  ASSERT_TRUE(replay);
+  ASSERT_TRUE(replay->has_value());
+  EXPECT_EQ((*replay)->status, 201);
+  EXPECT_EQ((*replay)->body, R"({"data":1})");
+
+  auto other_body = idem.Claim("org_a", "k1", "h2");
+  ASSERT_FALSE(other_body);
+  EXPECT_EQ(other_body.error().api_code, "IDEMPOTENCY_KEY_REUSED");
+
+  auto other_org = idem.Claim("org_b", "k1", "h2");  // keys are per organization
+  ASSERT_TRUE(other_org);
+  EXPECT_FALSE(other_org->has_value());
+
+  clock_.Advance(std::chrono::hours(25));
+  auto expired = idem.Claim("org_a", "k1", "h2");
+  ASSERT_TRUE(expired);
+  EXPECT_FALSE(expired->has_value());
+  auto purged = idem.Purge();
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1);  // org_b's record; org_a's was re-claimed just now
+}
+
+TEST_P(Contract, StaleClaimAfterCrashIsTakenOver) {
+  api::IdempotencyStore idem(*db_, clock_, std::chrono::hours(24), std::chrono::seconds(60));
+  ASSERT_TRUE(idem.Claim("o", "k", "h"));
+  clock_.Advance(std::chrono::seconds(61));
+  auto again = idem.Claim("o", "k", "h");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->has_value());
+}
+
+TEST_P(Contract, ConcurrentClaimsOfOneKeyHaveOneWinner) {
+  api::IdempotencyStore idem(*db_, clock_);
+  std::atomic<int> winners{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      auto r = idem.Claim("o", "same", "h");
+      if (r && !r->has_value()) {
+        ++winners;
+      } else if (!r && r.error().code == Errc::kConflict) {
+        ++conflicts;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(conflicts.load(), 2);
+}
+
+TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {
+  api::Metrics metrics;
+  api::ApiOptions opts;
+  opts.rate_limit_per_second = 0;
+  api::Api a(*accounts_, *db_, clock_, metrics, opts);
+  auto org_a = accounts_->CreateOrg("a", {"SIP"});
+  auto org_b = accounts_->CreateOrg("b", {});
+  ASSERT_TRUE(org_a && org_b);
+  auto key_a = accounts_->CreateKey(org_a->id, "a");
+  auto key_b = accounts_->CreateKey(org_b->id, "b");
+  ASSERT_TRUE(key_a && key_b);
+
+  // Authentication: missing, bare header, Bearer.
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", "").status, 401);
+  {
+    api::Request req;
+    req.method = "GET";
+    req.target = "/v1/organization";
+    ASSERT_TRUE(api::ParseTarget(req.target, req));
+    req.headers.push_back({"authorization", key_a->secret});
+    auto r = a.Handle(req);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(Json(r.body).at("data").at("id").as_string(), org_a->id);
+  }
+
+  // SIP entitlement, exactly as the Bland seed says.
+  auto sip = Call(a, "GET", "/v1/sip/numbers", key_b->secret);
+  EXPECT_EQ(sip.status, 403);
+  EXPECT_EQ(Json(sip.body).at("errors").at(0).at("error").as_string(), "SIP_NOT_ENABLED");
+  EXPECT_EQ(Json(sip.body).at("errors").at(0).at("message").as_string(),
+            "SIP is not enabled for this organization");
+
+  // Tenancy: another organization's key is a 404, never a 403.
+  auto b_key_id = key_b->key.id;
+  EXPECT_EQ(Call(a, "GET", "/v1/api-keys/" + b_key_id, key_a->secret).status, 404);
+  EXPECT_EQ(Call(a, "DELETE", "/v1/api-keys/" + b_key_id, key_a->secret).status, 404);
+  EXPECT_EQ(Call(a, "GET", "/v1/api-keys/" + b_key_id, key_b->secret).status, 200);
+
+  // Idempotency: same key + body replays; different body conflicts.
+  const api::Header idem{"Idempotency-Key", "create-1"};
+  auto c1 = Call(a, "POST", "/v1/api-keys", key_a->secret, R"({"name":"x"})", {idem});
+  ASSERT_EQ(c1.status, 201) << c1.body;
+  auto c2 = Call(a, "POST", "/v1/api-keys", key_a->secret, R"({"name":"x"})", {idem});
+  EXPECT_EQ(c2.status, 201);
+  EXPECT_EQ(Json(c2.body).at("data").at("id"), Json(c1.body).at("data").at("id"));
+  EXPECT_TRUE(Json(c2.body).at("data").at("key").is_null());  // secret is never stored
+  auto c3 = Call(a, "POST", "/v1/api-keys", key_a->secret, R"({"name":"y"})", {idem});
+  EXPECT_EQ(c3.status, 409);
+  EXPECT_EQ(Json(c3.body).at("errors").at(0).at("error").as_string(), "IDEMPOTENCY_KEY_REUSED");
+
+  // Pagination: 2 keys of org a, one per page, then none.
+  auto p1 = Call(a, "GET", "/v1/api-keys?limit=1", key_a->secret);
+  ASSERT_EQ(p1.status, 200);
+  auto cursor = Json(p1.body).at("data").at("next_cursor");
+  ASSERT_TRUE(cursor.is_string());
+  auto p2 = Call(a, "GET", "/v1/api-keys?limit=1&cursor=" + std::string(cursor.as_string()),
+                 key_a->secret);
+  ASSERT_EQ(p2.status, 200);
+  EXPECT_TRUE(Json(p2.body).at("data").at("next_cursor").is_null());
+  EXPECT_NE(Json(p1.body).at("data").at("api_keys").at(0).at("id"),
+            Json(p2.body).at("data").at("api_keys").at(0).at("id"));
+  auto bad_page = Call(a, "GET", "/v1/api-keys?limit=0&cursor=zzz", key_a->secret);
+  EXPECT_EQ(bad_page.status, 400);
+  EXPECT_EQ(Json(bad_page.body).at("errors").as_array().size(), 2U);  // both problems at once
+
+  // Field validation reports every problem.
+  auto invalid = Call(a, "POST", "/v1/api-keys", key_a->secret, R"({"name":7,"colour":"red"})");
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_EQ(Json(invalid.body).at("errors").as_array().size(), 2U);
+
+  // Revocation takes effect on the next request.
+  const auto new_secret = std::string(Json(c1.body).at("data").at("key").as_string());
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", new_secret).status, 200);
+  const auto new_id = std::string(Json(c1.body).at("data").at("id").as_string());
+  EXPECT_EQ(Call(a, "DELETE", "/v1/api-keys/" + new_id, key_a->secret).status, 200);
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", new_secret).status, 401);
+}
+
+TEST_P(Contract, ReadinessReflectsStorageAndDraining) {
+  api::Metrics metrics;
+  api::Api a(*accounts_, *db_, clock_, metrics, {});
+  EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 200);
+  a.SetDraining(true);
+  EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 503);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Contract, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& p) { return p.param; });
+
+}  // namespace
+}  // namespace portline

@@ -1,0 +1,58 @@
+// The OpenAPI document and the router must describe the same API: a route missing from the
+// document, or a documented route that does not exist, fails this test.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <set>
+
+#include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "core/crypto.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+
+namespace portline {
+namespace {
+
+TEST(OpenApiTest, DocumentAndRouterAgree) {
+  InitCrypto();
+  testing::TempDir dir;
+  store::StoreOptions opts;
+  opts.data_dir = dir.path();
+  auto db = store::OpenDatabase(opts);
+  ASSERT_TRUE(db);
+  testing::FakeClock clock;
+  accounts::Accounts accounts(**db, clock);
+  api::Metrics metrics;
+  api::Api api(accounts, **db, clock, metrics, {});
+
+  std::set<std::string> routed;
+  for (const auto& r : api.router().routes()) {
+    routed.insert(r.method + " " + r.pattern);
+  }
+  std::set<std::string> documented;
+  const auto doc = boost::json::parse(api::OpenApiDocument());
+  ASSERT_EQ(doc.at("openapi").as_string(), "3.1.0");
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    for (const auto& [method, op] : item.as_object()) {
+      if (method == "parameters") {
+        continue;
+      }
+      std::string upper(method);
+      for (auto& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      documented.insert(upper + " " + std::string(path));
+      EXPECT_TRUE(op.as_object().contains("responses")) << path;
+    }
+  }
+  for (const auto& r : routed) {
+    EXPECT_TRUE(documented.count(r)) << "route not documented in openapi.json: " << r;
+  }
+  for (const auto& d : documented) {
+    EXPECT_TRUE(routed.count(d)) << "documented route does not exist: " << d;
+  }
+}
+
+}  // namespace
+}  // namespace portline
