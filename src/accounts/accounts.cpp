@@ -67,10 +67,10 @@ Result<Organization> Accounts::LoadOrg(store::Connection& c, std::string_view id
     return Fail(Errc::kNotFound, "organization not found");
   }
   Organization org{rows[0].Text(0), rows[0].Text(1), rows[0].Int(2), {}};
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto ents, c.Query("SELECT entitlement FROM org_entitlements WHERE org_id = $1 "
-                         "ORDER BY entitlement",
-                         {id}));
+  PORTLINE_ASSIGN_OR_RETURN(auto ents,
+                            c.Query("SELECT entitlement FROM org_entitlements WHERE org_id = $1 "
+                                    "ORDER BY entitlement",
+                                    {id}));
   for (const auto& e : ents) {
     org.entitlements.push_back(e.Text(0));
   }
@@ -92,8 +92,9 @@ Result<Organization> Accounts::CreateOrg(std::string_view name,
   const std::string id = NewId("org", now);
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   auto create = [&](store::Connection& c) -> Result<Organization> {
-    auto inserted = c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
-                              {id, name, ToUnixMillis(now)});
+    auto inserted =
+        c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
+                  {id, name, ToUnixMillis(now)});
     if (!inserted) {
       if (inserted.error().code == Errc::kConflict) {
         return FailCode(Errc::kConflict, "ORG_EXISTS",
@@ -125,7 +126,8 @@ Result<Organization> Accounts::FindOrg(std::string_view id_or_name) {
 
 Result<std::vector<Organization>> Accounts::ListOrgs() {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(auto rows, lease->Query("SELECT id FROM organizations ORDER BY id", {}));
+  PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                            lease->Query("SELECT id FROM organizations ORDER BY id", {}));
   std::vector<Organization> out;
   for (const auto& r : rows) {
     PORTLINE_ASSIGN_OR_RETURN(auto org, LoadOrg(*lease, r.Text(0)));
@@ -134,8 +136,8 @@ Result<std::vector<Organization>> Accounts::ListOrgs() {
   return out;
 }
 
-Result<Organization> Accounts::SetEntitlement(std::string_view org_id,
-                                              std::string_view entitlement, bool granted) {
+Result<Organization> Accounts::SetEntitlement(std::string_view org_id, std::string_view entitlement,
+                                              bool granted) {
   if (!IsKnownEntitlement(entitlement)) {
     return FailCode(Errc::kInvalidArgument, "UNKNOWN_ENTITLEMENT",
                     "unknown entitlement '" + std::string(entitlement) + "'", "entitlement");
@@ -178,17 +180,17 @@ Result<CreatedKey> Accounts::CreateKey(std::string_view org_id, std::string_view
   const auto now = clock_.Now();
   CreatedKey out;
   out.secret = std::string(kKeyPrefix) + RandomHex(24);
-  out.key = ApiKey{NewId("key", now), std::string(org_id), std::string(name),
-                   out.secret.substr(0, kKeyPrefix.size() + 8), ToUnixMillis(now),
-                   std::nullopt, std::nullopt};
+  out.key = ApiKey{NewId("key", now), std::string(org_id),
+                   std::string(name), out.secret.substr(0, kKeyPrefix.size() + 8),
+                   ToUnixMillis(now), std::nullopt,
+                   std::nullopt};
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   auto create = [&](store::Connection& c) -> Result<CreatedKey> {
     PORTLINE_RETURN_IF_ERROR(LoadOrg(c, org_id));
-    PORTLINE_RETURN_IF_ERROR(
-        c.Execute("INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) "
-                  "VALUES ($1, $2, $3, $4, $5, $6)",
-                  {out.key.id, org_id, name, out.key.prefix, Sha256Hex(out.secret),
-                   out.key.created_at}));
+    PORTLINE_RETURN_IF_ERROR(c.Execute(
+        "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {out.key.id, org_id, name, out.key.prefix, Sha256Hex(out.secret), out.key.created_at}));
     return out;
   };
   return store::WithTransaction(*lease, create);
@@ -270,8 +272,7 @@ Result<Principal> Accounts::Authenticate(std::string_view secret) {
   const auto last_used = rows[0].OptInt(2);
   if (!last_used || *last_used < now - 60000) {
     // Best effort: failing to record last use must not fail the request.
-    (void)lease->Execute("UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
-                         {now, p.key_id});
+    (void)lease->Execute("UPDATE api_keys SET last_used_at = $1 WHERE id = $2", {now, p.key_id});
   }
   return p;
 }

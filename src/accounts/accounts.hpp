@@ -19,7 +19,7 @@ inline constexpr std::array<std::string_view, 1> kKnownEntitlements = {"SIP"};
 struct Organization {
   std::string id;
   std::string name;
-  std::int64_t created_at = 0;  // Unix ms
+  std::int64_t created_at = 0;            // Unix ms
   std::vector<std::string> entitlements;  // sorted
 
   [[nodiscard]] bool Has(std::string_view entitlement) const;

@@ -13,9 +13,7 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-bool IsSipPath(std::string_view path) {
-  return path == "/v1/sip" || StartsWith(path, "/v1/sip/");
-}
+bool IsSipPath(std::string_view path) { return path == "/v1/sip" || StartsWith(path, "/v1/sip/"); }
 
 // Every /v1 route needs an API key except the API description itself.
 bool NeedsAuth(std::string_view path) {
@@ -92,8 +90,12 @@ Response Api::Dispatch(Request& req) {
   if (NeedsAuth(req.path)) {
     const auto header = req.HeaderValue("authorization");
     if (!header || PresentedKey(*header).empty()) {
-      Response r = error(Error{Errc::kUnauthenticated, "missing API key: send it in the "
-                               "Authorization header", {}, "UNAUTHORIZED", {}});
+      Response r = error(Error{Errc::kUnauthenticated,
+                               "missing API key: send it in the "
+                               "Authorization header",
+                               {},
+                               "UNAUTHORIZED",
+                               {}});
       r.headers.push_back({"WWW-Authenticate", "Bearer"});
       return r;
     }
@@ -107,14 +109,17 @@ Response Api::Dispatch(Request& req) {
     }
     req.principal = std::move(*principal);
     if (IsSipPath(req.path) && !req.principal->Has("SIP")) {
-      Response r = error(Error{Errc::kPermissionDenied, "SIP is not enabled for this organization",
-                               {}, "SIP_NOT_ENABLED", {}});
+      Response r = error(Error{Errc::kPermissionDenied,
+                               "SIP is not enabled for this organization",
+                               {},
+                               "SIP_NOT_ENABLED",
+                               {}});
       r.org_id = req.principal->org_id;
       return r;
     }
     if (auto wait = rate_limiter_.Take(req.principal->org_id, clock_.SteadyNow())) {
-      Response r = error(Error{Errc::kRateLimited, "too many requests for this organization",
-                               {}, {}, {}});
+      Response r =
+          error(Error{Errc::kRateLimited, "too many requests for this organization", {}, {}, {}});
       const auto secs = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
       r.headers.push_back({"Retry-After", std::to_string(secs)});
       r.org_id = req.principal->org_id;
@@ -131,7 +136,9 @@ Response Api::Dispatch(Request& req) {
       }
       Response r = error(Error{Errc::kMethodNotAllowed,
                                "method " + req.method + " is not allowed here; use " + allow,
-                               {}, {}, {}});
+                               {},
+                               {},
+                               {}});
       r.headers.push_back({"Allow", allow});
       return r;
     }
@@ -144,7 +151,9 @@ Response Api::Dispatch(Request& req) {
     if (!ct || !IsJsonContentType(*ct)) {
       Response r = error(Error{Errc::kUnsupportedMediaType,
                                "the request body must be sent as Content-Type: application/json",
-                               {}, {}, {}});
+                               {},
+                               {},
+                               {}});
       r.route = route.pattern;
       return r;
     }
@@ -202,10 +211,9 @@ Response Api::RunIdempotent(const Route& route, Request& req, std::string_view k
     return r;
   }
   Response r = RunHandler(route, req);
-  const Result<void> saved = r.status >= 500
-                                 ? idempotency_.Release(org, key)
-                                 : idempotency_.Finish(org, key, r.status,
-                                                       r.body_for_replay.value_or(r.body));
+  const Result<void> saved =
+      r.status >= 500 ? idempotency_.Release(org, key)
+                      : idempotency_.Finish(org, key, r.status, r.body_for_replay.value_or(r.body));
   if (!saved) {
     metrics_.Increment("idempotency_store", "save_failed");
     log::Warn("could not record idempotent response",

@@ -50,7 +50,8 @@ TEST(JsonTest, EnvelopeShapes) {
   Error e;
   e.code = Errc::kInvalidArgument;
   e.message = "two problems";
-  e.fields = {{"REQUIRED", "name is required", "name"}, {"TOO_LONG", "zip too long", "address.zip"}};
+  e.fields = {{"REQUIRED", "name is required", "name"},
+              {"TOO_LONG", "zip too long", "address.zip"}};
   auto err = ErrorResponse(e, "req_1");
   EXPECT_EQ(err.status, 400);
   auto v = boost::json::parse(err.body);

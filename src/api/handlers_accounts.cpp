@@ -78,8 +78,8 @@ void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts) {
     // since storing it for replays would keep it in clear.
     data["key"] = nullptr;
     data["key_shown_once"] = true;
-    std::string replay = boost::json::serialize(
-        boost::json::object{{"data", data}, {"errors", nullptr}});
+    std::string replay =
+        boost::json::serialize(boost::json::object{{"data", data}, {"errors", nullptr}});
     data["key"] = created.secret;
     Response r = DataResponse(201, std::move(data));
     r.body_for_replay = std::move(replay);

@@ -22,10 +22,10 @@ Result<std::optional<IdempotencyStore::Stored>> IdempotencyStore::Claim(
     if (inserted == 1) {
       return std::nullopt;
     }
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto rows, c.Query("SELECT request_hash, status, response_body, created_at "
-                           "FROM idempotency_keys WHERE org_id = $1 AND idem_key = $2",
-                           {org_id, key}));
+    PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                              c.Query("SELECT request_hash, status, response_body, created_at "
+                                      "FROM idempotency_keys WHERE org_id = $1 AND idem_key = $2",
+                                      {org_id, key}));
     if (rows.empty()) {  // purged between the two statements: claim it now
       PORTLINE_RETURN_IF_ERROR(
           c.Execute("INSERT INTO idempotency_keys (org_id, idem_key, request_hash, created_at) "
@@ -62,10 +62,10 @@ Result<std::optional<IdempotencyStore::Stored>> IdempotencyStore::Claim(
 Result<void> IdempotencyStore::Finish(std::string_view org_id, std::string_view key, int status,
                                       std::string_view body) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_RETURN_IF_ERROR(lease->Execute(
-      "UPDATE idempotency_keys SET status = $1, response_body = $2 "
-      "WHERE org_id = $3 AND idem_key = $4",
-      {status, body, org_id, key}));
+  PORTLINE_RETURN_IF_ERROR(
+      lease->Execute("UPDATE idempotency_keys SET status = $1, response_body = $2 "
+                     "WHERE org_id = $3 AND idem_key = $4",
+                     {status, body, org_id, key}));
   return {};
 }
 

@@ -2,7 +2,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
-
 #include <charconv>
 
 #include "core/clock.hpp"
@@ -111,8 +110,8 @@ void FieldErrors::RejectUnknown(const boost::json::object& obj,
   for (const auto& kv : obj) {
     const std::string_view key = kv.key();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      const std::string path = prefix.empty() ? std::string(key)
-                                              : std::string(prefix) + "." + std::string(key);
+      const std::string path =
+          prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
       Add(path, "UNKNOWN_FIELD", "unknown field '" + path + "'");
     }
   }
@@ -137,8 +136,8 @@ std::optional<std::string> FieldErrors::OptString(const boost::json::object& obj
   return std::string(s);
 }
 
-std::optional<std::string> FieldErrors::String(const boost::json::object& obj,
-                                               std::string_view key, std::size_t max_len) {
+std::optional<std::string> FieldErrors::String(const boost::json::object& obj, std::string_view key,
+                                               std::size_t max_len) {
   const auto* v = obj.if_contains(key);
   if (v == nullptr || v->is_null()) {
     Add(std::string(key), "REQUIRED", std::string(key) + " is required");

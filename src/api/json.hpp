@@ -43,8 +43,8 @@ class FieldErrors {
   [[nodiscard]] Error ToError() const;
 
   /// Reports keys of `obj` not in `allowed` as UNKNOWN_FIELD (typos should not pass silently).
-  void RejectUnknown(const boost::json::object& obj, std::initializer_list<std::string_view> allowed,
-                     std::string_view prefix = {});
+  void RejectUnknown(const boost::json::object& obj,
+                     std::initializer_list<std::string_view> allowed, std::string_view prefix = {});
   /// Optional string field with a length limit; wrong type is reported.
   std::optional<std::string> OptString(const boost::json::object& obj, std::string_view key,
                                        std::size_t max_len);

@@ -48,9 +48,8 @@ std::string Metrics::Render() const {
   out += "# TYPE portline_http_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
     const auto& [method, route, status] = key;
-    out += "portline_http_requests_total{method=\"" + Label(method) + "\",route=\"" +
-           Label(route) + "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) +
-           "\n";
+    out += "portline_http_requests_total{method=\"" + Label(method) + "\",route=\"" + Label(route) +
+           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP portline_http_request_duration_seconds HTTP request latency by route.\n";
   out += "# TYPE portline_http_request_duration_seconds histogram\n";
@@ -72,8 +71,8 @@ std::string Metrics::Render() const {
   out += "# HELP portline_errors_total Non-fatal error paths by kind and reason.\n";
   out += "# TYPE portline_errors_total counter\n";
   for (const auto& [key, n] : counters_) {
-    out += "portline_errors_total{kind=\"" + Label(key.first) + "\",reason=\"" +
-           Label(key.second) + "\"} " + std::to_string(n) + "\n";
+    out += "portline_errors_total{kind=\"" + Label(key.first) + "\",reason=\"" + Label(key.second) +
+           "\"} " + std::to_string(n) + "\n";
   }
   return out;
 }

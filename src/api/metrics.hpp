@@ -14,13 +14,11 @@ namespace portline::api {
 /// Process metrics in Prometheus text format. Thread-safe.
 class Metrics {
  public:
-  static constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                      0.025,  0.05,  0.1,    0.25,  0.5,
-                                                      1,      2.5,   5,      10};
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   /// One finished HTTP request. `route` is the matched pattern ("" = unmatched).
-  void ObserveRequest(std::string_view method, std::string_view route, int status,
-                      double seconds);
+  void ObserveRequest(std::string_view method, std::string_view route, int status, double seconds);
   /// Named counters for error paths ("http_parse_error", "slow_client_timeout"…).
   void Increment(std::string_view counter, std::string_view reason);
   void ConnectionOpened() { connections_.fetch_add(1, std::memory_order_relaxed); }

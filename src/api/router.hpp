@@ -26,8 +26,8 @@ class Router {
   void Add(std::string method, std::string pattern, Handler handler, bool inline_ok = false);
 
   struct Match {
-    const Route* route = nullptr;        // set when method and path match
-    std::vector<std::string> allowed;    // methods for this path when only the path matches
+    const Route* route = nullptr;      // set when method and path match
+    std::vector<std::string> allowed;  // methods for this path when only the path matches
   };
   /// Finds the route; fills `params` with the path parameters of the match.
   [[nodiscard]] Match Find(std::string_view method, std::string_view path,

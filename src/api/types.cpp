@@ -1,8 +1,7 @@
 #include "api/types.hpp"
 
-#include <boost/url/parse.hpp>
-
 #include <algorithm>
+#include <boost/url/parse.hpp>
 
 #include "api/json.hpp"
 

@@ -17,9 +17,9 @@ struct Header {
 
 /// An HTTP request as handlers see it: no Beast types. Built by the HTTP shell.
 struct Request {
-  std::string method;  // "GET", "POST"…
-  std::string target;  // raw request-target
-  std::string path;    // percent-decoded path
+  std::string method;                                      // "GET", "POST"…
+  std::string target;                                      // raw request-target
+  std::string path;                                        // percent-decoded path
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::vector<Header> headers;
   std::string body;

@@ -65,6 +65,13 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
   }
   ctx.db = std::move(*db);
   ctx.accounts = std::make_unique<portline::accounts::Accounts>(*ctx.db, ctx.clock);
+  // Same start-up rule as `serve`, so `key create --org default` works on a fresh data dir.
+  if (!ctx.cfg.default_org.empty()) {
+    if (auto org = ctx.accounts->EnsureDefaultOrg(ctx.cfg.default_org); !org) {
+      PrintError(org.error());
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -174,8 +181,8 @@ int main(int argc, char** argv) {
       return;
     }
     auto found = ctx.accounts->FindOrg(org_name);
-    auto changed = found ? ctx.accounts->SetEntitlement(found->id, entitlement, !revoke_entitlement)
-                         : found;
+    auto changed =
+        found ? ctx.accounts->SetEntitlement(found->id, entitlement, !revoke_entitlement) : found;
     if (!changed) {
       PrintError(changed.error());
       rc = 1;
@@ -264,9 +271,9 @@ int main(int argc, char** argv) {
       return;
     }
     auto found = ctx.accounts->FindOrg(org_name);
-    auto revoked = found ? ctx.accounts->RevokeKey(found->id, key_id)
-                         : tl::expected<portline::accounts::ApiKey, Error>(
-                               tl::unexpected(found.error()));
+    auto revoked =
+        found ? ctx.accounts->RevokeKey(found->id, key_id)
+              : tl::expected<portline::accounts::ApiKey, Error>(tl::unexpected(found.error()));
     if (!revoked) {
       PrintError(revoked.error());
       rc = 1;

@@ -1,7 +1,6 @@
 #include "config/config.hpp"
 
 #include <boost/json/parse.hpp>
-
 #include <charconv>
 #include <fstream>
 #include <sstream>

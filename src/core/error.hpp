@@ -39,8 +39,8 @@ struct Error {
   Errc code = Errc::kInternal;
   std::string message;
   std::string detail;
-  std::string api_code;             // e.g. "SIP_NOT_ENABLED"; empty = the default for `code`
-  std::vector<FieldError> fields;   // all field problems of a request, reported together
+  std::string api_code;            // e.g. "SIP_NOT_ENABLED"; empty = the default for `code`
+  std::vector<FieldError> fields;  // all field problems of a request, reported together
 
   [[nodiscard]] bool Retryable() const noexcept {
     return code == Errc::kUnavailable || code == Errc::kDeadlineExceeded;
@@ -82,10 +82,10 @@ using Result = tl::expected<T, Error>;
 #define PORTLINE_ASSIGN_OR_RETURN(lhs, expr) \
   PORTLINE_ASSIGN_OR_RETURN_IMPL(PORTLINE_CONCAT(portline_result_, __LINE__), lhs, expr)
 /// PORTLINE_RETURN_IF_ERROR(DoIt()): for Result<void>.
-#define PORTLINE_RETURN_IF_ERROR(expr)                                  \
-  do {                                                                  \
-    auto portline_status_ = (expr);                                     \
-    if (!portline_status_) {                                            \
-      return tl::unexpected(std::move(portline_status_).error());       \
-    }                                                                   \
+#define PORTLINE_RETURN_IF_ERROR(expr)                            \
+  do {                                                            \
+    auto portline_status_ = (expr);                               \
+    if (!portline_status_) {                                      \
+      return tl::unexpected(std::move(portline_status_).error()); \
+    }                                                             \
   } while (false)

@@ -21,10 +21,10 @@ enum class Backend : std::uint8_t { kSqlite, kPostgres };
 class Param {
  public:
   enum class Kind : std::uint8_t { kNull, kInt, kText };
-  Param(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
+  Param(std::nullptr_t) {}                               // NOLINT(google-explicit-constructor)
   Param(std::int64_t v) : kind_(Kind::kInt), int_(v) {}  // NOLINT(google-explicit-constructor)
   Param(int v) : kind_(Kind::kInt), int_(v) {}           // NOLINT(google-explicit-constructor)
-  Param(std::string_view v) : kind_(Kind::kText), text_(v) {}  // NOLINT
+  Param(std::string_view v) : kind_(Kind::kText), text_(v) {}    // NOLINT
   Param(const std::string& v) : kind_(Kind::kText), text_(v) {}  // NOLINT
   Param(const char* v) : kind_(Kind::kText), text_(v) {}         // NOLINT
   Param(const std::optional<std::string>& v) {                   // NOLINT

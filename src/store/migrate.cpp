@@ -73,10 +73,9 @@ Result<std::vector<int>> Migrate(Database& db) {
     const int latest = all.empty() ? 0 : all.back().version;
     for (int v : applied_before) {
       if (v > latest) {
-        return Fail(Errc::kInternal,
-                    "database schema version " + std::to_string(v) +
-                        " is newer than this binary supports (" + std::to_string(latest) +
-                        "); upgrade portline");
+        return Fail(Errc::kInternal, "database schema version " + std::to_string(v) +
+                                         " is newer than this binary supports (" +
+                                         std::to_string(latest) + "); upgrade portline");
       }
     }
     std::vector<int> applied_now;
@@ -86,9 +85,9 @@ Result<std::vector<int>> Migrate(Database& db) {
         continue;
       }
       PORTLINE_RETURN_IF_ERROR(c.ExecuteScript(m.sql));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-          {m.version, m.name, ToUnixMillis(std::chrono::system_clock::now())}));
+      PORTLINE_RETURN_IF_ERROR(
+          c.Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    {m.version, m.name, ToUnixMillis(std::chrono::system_clock::now())}));
       applied_now.push_back(m.version);
     }
     return applied_now;

@@ -22,9 +22,9 @@ Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {
     return std::make_unique<Database>(Backend::kPostgres, std::move(conns), RedactUrl(url));
   }
   if (!url.empty()) {
-    return Fail(Errc::kInvalidArgument,
-                "database URL must start with postgres:// or postgresql:// (got '" +
-                    RedactUrl(url) + "')");
+    return Fail(
+        Errc::kInvalidArgument,
+        "database URL must start with postgres:// or postgresql:// (got '" + RedactUrl(url) + "')");
   }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

@@ -37,8 +37,8 @@ class PgConnection final : public Connection {
         if (PQgetisnull(res.get(), r, c) != 0) {
           row.cols.emplace_back(std::nullopt);
         } else {
-          row.cols.emplace_back(std::string(PQgetvalue(res.get(), r, c),
-                                            static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
+          row.cols.emplace_back(std::string(
+              PQgetvalue(res.get(), r, c), static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
         }
       }
       rows.push_back(std::move(row));
@@ -119,7 +119,8 @@ class PgConnection final : public Connection {
     std::vector<int> lengths(params.size(), 0);
     for (std::size_t i = 0; i < params.size(); ++i) {
       switch (params[i].kind()) {
-        case Param::Kind::kNull: break;
+        case Param::Kind::kNull:
+          break;
         case Param::Kind::kInt:
           storage.push_back(std::to_string(params[i].int_value()));
           values[i] = storage.back().c_str();

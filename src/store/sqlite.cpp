@@ -85,8 +85,8 @@ class SqliteConnection final : public Connection {
     }
     const std::string translated = TranslatePlaceholders(sql);
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, translated.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
-                                      &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, translated.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) {
       return ErrorFor(rc, std::string(sqlite3_errmsg(db_)) + " in: " + translated);
     }
@@ -108,8 +108,12 @@ class SqliteConnection final : public Connection {
       const Param& p = params[i];
       int rc = SQLITE_OK;
       switch (p.kind()) {
-        case Param::Kind::kNull: rc = sqlite3_bind_null(stmt, idx); break;
-        case Param::Kind::kInt: rc = sqlite3_bind_int64(stmt, idx, p.int_value()); break;
+        case Param::Kind::kNull:
+          rc = sqlite3_bind_null(stmt, idx);
+          break;
+        case Param::Kind::kInt:
+          rc = sqlite3_bind_int64(stmt, idx, p.int_value());
+          break;
         case Param::Kind::kText:
           rc = sqlite3_bind_text64(stmt, idx, p.text().data(), p.text().size(), SQLITE_STATIC,
                                    SQLITE_UTF8);
@@ -154,9 +158,8 @@ class SqliteConnection final : public Connection {
 
 Result<std::unique_ptr<Connection>> OpenSqlite(const std::string& path, bool synchronous_full) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);

@@ -27,12 +27,9 @@ std::string FirstErrorCode(const HttpResponse& r) {
 class ServerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    env_ = {{"PORTLINE_DATA_DIR", dir_.path()},
-            {"PORTLINE_HEADER_TIMEOUT_MS", "700"},
-            {"PORTLINE_BODY_TIMEOUT_MS", "3000"},
-            {"PORTLINE_MAX_BODY_BYTES", "4096"},
-            {"PORTLINE_MAX_HEADER_BYTES", "2048"},
-            {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"},
+    env_ = {{"PORTLINE_DATA_DIR", dir_.path()},      {"PORTLINE_HEADER_TIMEOUT_MS", "700"},
+            {"PORTLINE_BODY_TIMEOUT_MS", "3000"},    {"PORTLINE_MAX_BODY_BYTES", "4096"},
+            {"PORTLINE_MAX_HEADER_BYTES", "2048"},   {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"},
             {"PORTLINE_SHUTDOWN_TIMEOUT_MS", "5000"}};
     if (GetParam() == "postgres") {
       PORTLINE_REQUIRE_PG_OR_SKIP();
@@ -100,8 +97,9 @@ TEST_P(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(Json(r->body).at("data").at("name").as_string(), "default");
   }
   // Two pipelined requests in one write.
-  ASSERT_TRUE(c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n"
-                        "Host: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n"
+                "Host: x\r\n\r\n"));
   EXPECT_EQ(c.Read()->status, 200);
   EXPECT_EQ(c.Read()->status, 200);
 }
@@ -174,8 +172,9 @@ TEST_P(ServerTest, HostileInputGetsPrecise4xxAndServerStaysUp) {
   }
   {
     HttpConnection c(port());  // conflicting Content-Length headers (request smuggling)
-    ASSERT_TRUE(c.SendRaw("POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-                          "Content-Length: 3\r\n\r\n{}"));
+    ASSERT_TRUE(
+        c.SendRaw("POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                  "Content-Length: 3\r\n\r\n{}"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400);
@@ -211,10 +210,13 @@ TEST_P(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
   EXPECT_EQ(m->Header("content-type").rfind("text/plain; version=0.0.4", 0), 0U);
-  EXPECT_NE(m->body.find(R"(portline_http_requests_total{method="GET",route="/healthz",status="200"} )"),
-            std::string::npos);
-  EXPECT_NE(m->body.find(R"(portline_http_request_duration_seconds_bucket{route="/v1/api-keys",le="+Inf"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      m->body.find(R"(portline_http_requests_total{method="GET",route="/healthz",status="200"} )"),
+      std::string::npos);
+  EXPECT_NE(
+      m->body.find(
+          R"(portline_http_request_duration_seconds_bucket{route="/v1/api-keys",le="+Inf"} 1)"),
+      std::string::npos);
 }
 
 TEST_P(ServerTest, OpenApiIsServedWithoutAuth) {

@@ -19,12 +19,12 @@ namespace portline::testing {
 }  // namespace portline::testing
 
 /// In a test body: skip (or fail, when required) if there is no PostgreSQL server.
-#define PORTLINE_REQUIRE_PG_OR_SKIP()                                                    \
-  do {                                                                                   \
-    if (!::portline::testing::PgDsn()) {                                                 \
-      if (::portline::testing::PgRequired()) {                                           \
-        FAIL() << "PORTLINE_REQUIRE_PG=1 but PORTLINE_TEST_PG_DSN is not set";           \
-      }                                                                                  \
-      GTEST_SKIP() << "PORTLINE_TEST_PG_DSN not set";                                    \
-    }                                                                                    \
+#define PORTLINE_REQUIRE_PG_OR_SKIP()                                          \
+  do {                                                                         \
+    if (!::portline::testing::PgDsn()) {                                       \
+      if (::portline::testing::PgRequired()) {                                 \
+        FAIL() << "PORTLINE_REQUIRE_PG=1 but PORTLINE_TEST_PG_DSN is not set"; \
+      }                                                                        \
+      GTEST_SKIP() << "PORTLINE_TEST_PG_DSN not set";                          \
+    }                                                                          \
   } while (false)

@@ -158,10 +158,10 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     }
     if (hec) {
       if (hec == bhttp::error::body_limit) {
-        co_await WriteEarlyError(stream, s, bhttp::status::payload_too_large,
-                                 "request body larger than " +
-                                     std::to_string(s->opts.max_body_bytes) + " bytes",
-                                 "body_limit");
+        co_await WriteEarlyError(
+            stream, s, bhttp::status::payload_too_large,
+            "request body larger than " + std::to_string(s->opts.max_body_bytes) + " bytes",
+            "body_limit");
       } else if (hec == bhttp::error::header_limit) {
         co_await WriteEarlyError(stream, s, bhttp::status::request_header_fields_too_large,
                                  "request header block larger than " +
@@ -189,9 +189,8 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     }
     req.body = std::move(msg.body());
     const auto presented_id = req.HeaderValue("x-request-id");
-    req.request_id = presented_id && IsValidRequestId(*presented_id)
-                         ? std::string(*presented_id)
-                         : "req_" + RandomHex(8);
+    req.request_id = presented_id && IsValidRequestId(*presented_id) ? std::string(*presented_id)
+                                                                     : "req_" + RandomHex(8);
 
     Response resp;
     if (auto target = ParseTarget(req.target, req); !target) {
@@ -207,8 +206,7 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     }
 
     const bool keep = msg.keep_alive() && !s->stopping && !resp.close_connection;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status),
-                                            msg.version()};
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), msg.version()};
     res.set(bhttp::field::server, "portline");
     res.set(bhttp::field::content_type, resp.content_type);
     res.set("X-Request-Id", req.request_id);

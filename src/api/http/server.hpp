@@ -14,11 +14,11 @@
 namespace portline::api::http {
 
 struct ServerOptions {
-  std::size_t max_body_bytes = 1024 * 1024;  // larger bodies: 413
-  std::size_t max_header_bytes = 16 * 1024;  // larger header block: 431
+  std::size_t max_body_bytes = 1024 * 1024;         // larger bodies: 413
+  std::size_t max_header_bytes = 16 * 1024;         // larger header block: 431
   std::chrono::milliseconds header_timeout{10000};  // whole header, from its first byte
   std::chrono::milliseconds body_timeout{30000};
-  std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds shutdown_timeout{30000};  // graceful drain before closing hard
   std::size_t max_connections = 10000;
