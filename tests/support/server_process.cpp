@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
   envp.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test binary that crashed
     dup2(out_fd, 1);
     dup2(err_fd, 2);
     execve(argv[0], argv.data(), envp.data());
