@@ -113,6 +113,11 @@ Result<Organization> Accounts::CreateOrg(std::string_view name,
   return store::WithTransaction(*lease, create);
 }
 
+Result<Organization> Accounts::GetOrg(std::string_view id) {
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  return LoadOrg(*lease, id);
+}
+
 Result<Organization> Accounts::FindOrg(std::string_view id_or_name) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(

@@ -65,6 +65,8 @@ class Accounts {
   /// kInvalidArgument for a bad name or unknown entitlement, kConflict if the name is taken.
   [[nodiscard]] Result<Organization> CreateOrg(std::string_view name,
                                                const std::vector<std::string>& entitlements);
+  /// The organization with this id; kNotFound otherwise.
+  [[nodiscard]] Result<Organization> GetOrg(std::string_view id);
   /// Finds by id ("org_…") or by exact name; kNotFound otherwise.
   [[nodiscard]] Result<Organization> FindOrg(std::string_view id_or_name);
   [[nodiscard]] Result<std::vector<Organization>> ListOrgs();

@@ -46,7 +46,7 @@ Result<std::string> KeyIdParam(const Request& req) {
 
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts) {
   router.Add("GET", "/v1/organization", [&accounts](Request& req) -> Result<Response> {
-    PORTLINE_ASSIGN_OR_RETURN(auto org, accounts.FindOrg(req.OrgId()));
+    PORTLINE_ASSIGN_OR_RETURN(auto org, accounts.GetOrg(req.OrgId()));
     return DataResponse(200, OrgJson(org));
   });
 

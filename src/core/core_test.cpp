@@ -84,3 +84,16 @@ TEST(LogTest, LevelsParse) {
 
 }  // namespace
 }  // namespace portline
+
+namespace portline {
+namespace {
+TEST(IdTest, RequestIdsAreDistinctAndShaped) {
+  InitCrypto();
+  const auto a = NewRequestId();
+  const auto b = NewRequestId();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 20U);
+  EXPECT_EQ(a.rfind("req_", 0), 0U);
+}
+}  // namespace
+}  // namespace portline

@@ -24,6 +24,10 @@ void InitCrypto();
 /// (to the millisecond), which cursor pagination relies on.
 [[nodiscard]] std::string NewId(std::string_view prefix, std::chrono::system_clock::time_point now);
 
+/// "req_" + 16 hex characters for correlating a request in logs and error bodies. Not a secret:
+/// drawn from a per-thread PRNG (seeded from the OS once), so it costs no system call.
+[[nodiscard]] std::string NewRequestId();
+
 /// Whether `s` looks like an id made by NewId with this prefix.
 [[nodiscard]] bool IsWellFormedId(std::string_view s, std::string_view prefix);
 

@@ -80,7 +80,7 @@ namespace {
 // A short error response for problems found before a request could be built.
 asio::awaitable<void> WriteEarlyError(beast::tcp_stream& stream, Server::Impl* s, bhttp::status st,
                                       std::string message, std::string_view reason) {
-  const std::string request_id = "req_" + RandomHex(8);
+  const std::string request_id = NewRequestId();
   Errc code = Errc::kInvalidArgument;
   std::string api_code;
   if (st == bhttp::status::payload_too_large) {
@@ -190,7 +190,7 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     req.body = std::move(msg.body());
     const auto presented_id = req.HeaderValue("x-request-id");
     req.request_id = presented_id && IsValidRequestId(*presented_id) ? std::string(*presented_id)
-                                                                     : "req_" + RandomHex(8);
+                                                                     : NewRequestId();
 
     Response resp;
     if (auto target = ParseTarget(req.target, req); !target) {
