@@ -342,6 +342,30 @@ TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {
   EXPECT_EQ(Call(a, "GET", "/v1/organization", new_secret).status, 401);
 }
 
+TEST_P(Contract, RateLimitIsPerOrganizationWithRetryAfter) {
+  api::Metrics metrics;
+  api::ApiOptions opts;
+  opts.rate_limit_per_second = 1;
+  opts.rate_limit_burst = 2;
+  api::Api a(*accounts_, *db_, clock_, metrics, opts);
+  auto org_a = accounts_->CreateOrg("a", {});
+  auto org_b = accounts_->CreateOrg("b", {});
+  auto key_a = accounts_->CreateKey(org_a->id, "");
+  auto key_b = accounts_->CreateKey(org_b->id, "");
+  ASSERT_TRUE(key_a && key_b);
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", key_a->secret).status, 200);
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", key_a->secret).status, 200);
+  auto limited = Call(a, "GET", "/v1/organization", key_a->secret);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(Json(limited.body).at("errors").at(0).at("error").as_string(), "RATE_LIMITED");
+  ASSERT_EQ(limited.headers.size(), 1U);
+  EXPECT_EQ(limited.headers[0].name, "Retry-After");
+  EXPECT_EQ(limited.headers[0].value, "1");
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", key_b->secret).status, 200);  // other org
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(Call(a, "GET", "/v1/organization", key_a->secret).status, 200);  // refilled
+}
+
 TEST_P(Contract, ReadinessReflectsStorageAndDraining) {
   api::Metrics metrics;
   api::Api a(*accounts_, *db_, clock_, metrics, {});
