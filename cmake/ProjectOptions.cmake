@@ -42,10 +42,12 @@ endfunction()
 # `extern const std::string_view VAR[]` style accessors for files, at build time.
 function(portline_embed out_cpp symbol)
   set(files ${ARGN})
+  string(REPLACE ";" "|" joined "${files}")
   add_custom_command(
     OUTPUT ${out_cpp}
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out_cpp} -DSYMBOL=${symbol} "-DFILES=${files}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out_cpp} -DSYMBOL=${symbol} "-DFILES=${joined}"
             -P ${PROJECT_SOURCE_DIR}/cmake/Embed.cmake
     DEPENDS ${files} ${PROJECT_SOURCE_DIR}/cmake/Embed.cmake
-    COMMENT "Embedding ${symbol}")
+    COMMENT "Embedding ${symbol}"
+    VERBATIM)
 endfunction()

@@ -48,8 +48,8 @@ bool IsJsonContentType(std::string_view ct) {
 
 }  // namespace
 
-Api::Api(accounts::Accounts& accounts, store::Database& db, const Clock& clock, Metrics& metrics,
-         ApiOptions options)
+Api::Api(accounts::Accounts& accounts, trunks::SipService& sip, store::Database& db,
+         const Clock& clock, Metrics& metrics, ApiOptions options)
     : accounts_(accounts),
       db_(db),
       clock_(clock),
@@ -59,6 +59,7 @@ Api::Api(accounts::Accounts& accounts, store::Database& db, const Clock& clock, 
       rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst) {
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);
+  RegisterSipRoutes(router_, sip);
 }
 
 bool Api::CanRunInline(const Request& req) const {

@@ -12,6 +12,7 @@
 #include "api/types.hpp"
 #include "core/clock.hpp"
 #include "store/database.hpp"
+#include "trunks/service.hpp"
 
 namespace portline::api {
 
@@ -27,8 +28,8 @@ struct ApiOptions {
 /// CanRunInline() says the request never touches storage.
 class Api {
  public:
-  Api(accounts::Accounts& accounts, store::Database& db, const Clock& clock, Metrics& metrics,
-      ApiOptions options);
+  Api(accounts::Accounts& accounts, trunks::SipService& sip, store::Database& db,
+      const Clock& clock, Metrics& metrics, ApiOptions options);
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
@@ -59,6 +60,7 @@ class Api {
 /// Route registration, one function per area (api/handlers_*.cpp).
 void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
+void RegisterSipRoutes(Router& router, trunks::SipService& sip);
 
 /// The OpenAPI 3.1 document served at /v1/openapi.json (api/openapi.json, embedded).
 [[nodiscard]] std::string_view OpenApiDocument();

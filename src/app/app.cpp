@@ -19,6 +19,9 @@
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "core/secret_box.hpp"
+#include "trunks/network.hpp"
+#include "trunks/service.hpp"
 
 namespace portline::app {
 namespace asio = boost::asio;
@@ -75,12 +78,23 @@ int Serve(const config::Config& cfg) {
     }
   }
 
+  auto box = SecretBox::Load(cfg.secret_key, cfg.data_dir);
+  auto network = trunks::Network::Load(cfg.sip_network_file);
+  for (const Error* e : {box ? nullptr : &box.error(), network ? nullptr : &network.error()}) {
+    if (e != nullptr) {
+      log::Error("invalid configuration", {{"error", e->message}});
+      std::fprintf(stderr, "portline: %s\n", e->message.c_str());
+      return 2;
+    }
+  }
+  trunks::SipService sip(**db, clock, *box, std::move(*network));
+
   api::Metrics metrics;
   api::ApiOptions api_opts;
   api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
-  api::Api api(accounts, **db, clock, metrics, api_opts);
+  api::Api api(accounts, sip, **db, clock, metrics, api_opts);
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));

@@ -1,6 +1,8 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -41,6 +43,8 @@ std::vector<Binding> Bindings(Config& c) {
       {"api.rate_limit_burst", "PORTLINE_RATE_LIMIT_BURST", &c.rate_limit_burst},
       {"api.idempotency_ttl_hours", "PORTLINE_IDEMPOTENCY_TTL_HOURS", &c.idempotency_ttl_hours},
       {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
+      {"security.secret_key", "PORTLINE_SECRET_KEY", &c.secret_key},
+      {"sip.network_file", "PORTLINE_SIP_NETWORK_FILE", &c.sip_network_file},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
 }
@@ -265,6 +269,12 @@ Result<void> Validate(const Config& c) {
   check(c.rate_limit_burst >= 1, "api.rate_limit_burst", "must be ≥ 1");
   check(c.idempotency_ttl_hours >= 1 && c.idempotency_ttl_hours <= 24 * 30,
         "api.idempotency_ttl_hours", "must be from 1 to 720");
+  check(
+      c.secret_key.empty() ||
+          (c.secret_key.size() == 64 &&
+           std::all_of(c.secret_key.begin(), c.secret_key.end(),
+                       [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; })),
+      "security.secret_key", "must be 64 hex characters (32 bytes), or empty");
   log::Level level{};
   check(log::ParseLevel(c.log_level, level), "log.level",
         "must be one of debug, info, warn, error, off");

@@ -35,6 +35,10 @@ struct Config {
   double rate_limit_burst = 200;
   std::int64_t idempotency_ttl_hours = 24;
   std::string default_org = "default";
+  // security
+  std::string secret_key;  // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
+  // sip
+  std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
   // log
   std::string log_level = "info";
 };

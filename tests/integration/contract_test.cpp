@@ -38,6 +38,7 @@ class Contract : public ::testing::TestWithParam<std::string> {
     auto applied = store::Migrate(*db_);
     ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
     accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
+    sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
   }
 
   // Runs a request through the whole API pipeline (auth, routing, idempotency, handlers).
@@ -66,6 +67,8 @@ class Contract : public ::testing::TestWithParam<std::string> {
   FakeClock clock_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<accounts::Accounts> accounts_;
+  SecretBox box_{std::string(32, 'k')};
+  std::unique_ptr<trunks::SipService> sip_;
 };
 
 boost::json::value Json(const std::string& s) { return boost::json::parse(s); }
@@ -268,7 +271,7 @@ TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {
   api::Metrics metrics;
   api::ApiOptions opts;
   opts.rate_limit_per_second = 0;
-  api::Api a(*accounts_, *db_, clock_, metrics, opts);
+  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, opts);
   auto org_a = accounts_->CreateOrg("a", {"SIP"});
   auto org_b = accounts_->CreateOrg("b", {});
   ASSERT_TRUE(org_a && org_b);
@@ -347,7 +350,7 @@ TEST_P(Contract, RateLimitIsPerOrganizationWithRetryAfter) {
   api::ApiOptions opts;
   opts.rate_limit_per_second = 1;
   opts.rate_limit_burst = 2;
-  api::Api a(*accounts_, *db_, clock_, metrics, opts);
+  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, opts);
   auto org_a = accounts_->CreateOrg("a", {});
   auto org_b = accounts_->CreateOrg("b", {});
   auto key_a = accounts_->CreateKey(org_a->id, "");
@@ -368,7 +371,7 @@ TEST_P(Contract, RateLimitIsPerOrganizationWithRetryAfter) {
 
 TEST_P(Contract, ReadinessReflectsStorageAndDraining) {
   api::Metrics metrics;
-  api::Api a(*accounts_, *db_, clock_, metrics, {});
+  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, {});
   EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 200);
   a.SetDraining(true);
   EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 503);

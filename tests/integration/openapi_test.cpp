@@ -24,7 +24,9 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   testing::FakeClock clock;
   accounts::Accounts accounts(**db, clock);
   api::Metrics metrics;
-  api::Api api(accounts, **db, clock, metrics, {});
+  SecretBox box(std::string(32, 'k'));
+  trunks::SipService sip(**db, clock, box, trunks::Network::Default());
+  api::Api api(accounts, sip, **db, clock, metrics, {});
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {
