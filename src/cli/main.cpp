@@ -1,16 +1,22 @@
 // `portline`: one binary for the server and its admin/client commands.
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "core/json_util.hpp"
 #include "core/log.hpp"
+#include "core/secret_box.hpp"
 #include "core/time.hpp"
 #include "store/database.hpp"
+#include "trunks/service.hpp"
 
 namespace {
 using portline::Error;
@@ -42,6 +48,8 @@ struct Context {
   std::unique_ptr<portline::store::Database> db;
   portline::SystemClock clock;
   std::unique_ptr<portline::accounts::Accounts> accounts;
+  std::optional<portline::SecretBox> box;
+  std::unique_ptr<portline::trunks::SipService> sip;
 };
 
 int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
@@ -73,6 +81,63 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
     }
   }
   return 0;
+}
+
+// Open() plus the SIP service (server key and network data).
+int OpenSip(const config::Flags& flags, Context& ctx) {
+  if (int rc = Open(flags, ctx); rc != 0) {
+    return rc;
+  }
+  auto box = portline::SecretBox::Load(ctx.cfg.secret_key, ctx.cfg.data_dir);
+  auto network = portline::trunks::Network::Load(ctx.cfg.sip_network_file);
+  if (!box || !network) {
+    PrintError(box ? network.error() : box.error());
+    return kExitConfig;
+  }
+  ctx.box = std::move(*box);
+  ctx.sip = std::make_unique<portline::trunks::SipService>(*ctx.db, ctx.clock, *ctx.box,
+                                                           std::move(*network));
+  return 0;
+}
+
+// The request body of a trunk command: --json TEXT or --file PATH ("-" = stdin).
+portline::Result<boost::json::object> ReadBody(const std::string& json_text,
+                                               const std::string& file) {
+  std::string text = json_text;
+  if (!file.empty()) {
+    std::stringstream buf;
+    if (file == "-") {
+      buf << std::cin.rdbuf();
+    } else {
+      std::ifstream in(file);
+      if (!in) {
+        return portline::Fail(portline::Errc::kInvalidArgument, "cannot read " + file);
+      }
+      buf << in.rdbuf();
+    }
+    text = buf.str();
+  }
+  if (text.empty()) {
+    return portline::Fail(portline::Errc::kInvalidArgument,
+                          "give the request as --json '{...}' or --file PATH (- for stdin)");
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto value, portline::ParseJson(text));
+  if (!value.is_object()) {
+    return portline::Fail(portline::Errc::kInvalidArgument, "the request must be a JSON object");
+  }
+  return std::move(value.as_object());
+}
+
+// Prints the API envelope; returns the exit code (0, or 1 with the errors on stderr too).
+int PrintEnvelope(const portline::Result<boost::json::value>& r) {
+  if (r) {
+    std::printf(
+        "%s\n",
+        boost::json::serialize(boost::json::object{{"data", *r}, {"errors", nullptr}}).c_str());
+    return 0;
+  }
+  PrintError(r.error());
+  return 1;
 }
 
 std::string Join(const std::vector<std::string>& v) {
@@ -127,11 +192,11 @@ int main(int argc, char** argv) {
   });
 
   // org
-  auto* org = app.add_subcommand("org", "Manage organizations");
-  org->require_subcommand(1);
+  auto* org_cmd = app.add_subcommand("org", "Manage organizations");
+  org_cmd->require_subcommand(1);
   std::string org_name;
   std::vector<std::string> entitlements;
-  auto* org_create = org->add_subcommand("create", "Create an organization; prints its id");
+  auto* org_create = org_cmd->add_subcommand("create", "Create an organization; prints its id");
   AddCommonFlags(org_create, flags);
   org_create->add_option("name", org_name, "organization name")->required();
   org_create->add_option("--entitlement", entitlements, "entitlement to grant (repeatable): SIP");
@@ -149,7 +214,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", created->id.c_str());
   });
 
-  auto* org_list = org->add_subcommand("list", "List organizations");
+  auto* org_list = org_cmd->add_subcommand("list", "List organizations");
   AddCommonFlags(org_list, flags);
   org_list->callback([&] {
     Context ctx;
@@ -170,7 +235,7 @@ int main(int argc, char** argv) {
 
   std::string entitlement;
   bool revoke_entitlement = false;
-  auto* org_entitle = org->add_subcommand("entitle", "Grant (or --revoke) an entitlement");
+  auto* org_entitle = org_cmd->add_subcommand("entitle", "Grant (or --revoke) an entitlement");
   AddCommonFlags(org_entitle, flags);
   org_entitle->add_option("org", org_name, "organization id or name")->required();
   org_entitle->add_option("entitlement", entitlement, "entitlement: SIP")->required();
@@ -280,6 +345,84 @@ int main(int argc, char** argv) {
       return;
     }
     std::printf("%s\trevoked\n", revoked->id.c_str());
+  });
+
+  // trunk: the /v1/sip surface from the command line, against the configured storage.
+  auto* trunk = app.add_subcommand("trunk", "SIP trunk configuration (same rules as /v1/sip)");
+  trunk->require_subcommand(1);
+  std::string body_json;
+  std::string body_file;
+  std::string number;
+  std::string input;
+  int limit = 100;
+  std::string cursor;
+  using Method = portline::Result<boost::json::value> (portline::trunks::SipService::*)(
+      std::string_view, const boost::json::object&);
+  auto body_command = [&](const char* name, const char* help, Method method) {
+    auto* cmd = trunk->add_subcommand(name, help);
+    AddCommonFlags(cmd, flags);
+    cmd->add_option("--org", org_name, "organization id or name")->required();
+    cmd->add_option("--json", body_json, "request body as JSON");
+    cmd->add_option("--file", body_file, "file with the request body (- for stdin)");
+    cmd->callback([&, method] {
+      Context ctx;
+      if ((rc = OpenSip(flags, ctx)) != 0) {
+        return;
+      }
+      auto org = ctx.accounts->FindOrg(org_name);
+      auto body = ReadBody(body_json, body_file);
+      if (!org || !body) {
+        PrintError(org ? body.error() : org.error());
+        rc = 1;
+        return;
+      }
+      rc = PrintEnvelope(((*ctx.sip).*method)(org->id, *body));
+    });
+  };
+  body_command("attach", "Attach SIP configuration to numbers (POST /v1/sip/attach body)",
+               &portline::trunks::SipService::Attach);
+  body_command("update", "Update one direction (POST /v1/sip/update body)",
+               &portline::trunks::SipService::Update);
+  body_command("detach", "Remove directions (POST /v1/sip/detach body)",
+               &portline::trunks::SipService::Detach);
+  body_command("config", "Failover, codecs, alerts (PATCH /v1/sip/config body)",
+               &portline::trunks::SipService::PatchConfig);
+
+  auto* trunk_show = trunk->add_subcommand("show", "Show one number's SIP configuration");
+  AddCommonFlags(trunk_show, flags);
+  trunk_show->add_option("--org", org_name, "organization id or name")->required();
+  trunk_show->add_option("phone_number", number, "E.164 number")->required();
+  trunk_show->callback([&] {
+    Context ctx;
+    if ((rc = OpenSip(flags, ctx)) != 0) {
+      return;
+    }
+    auto org = ctx.accounts->FindOrg(org_name);
+    rc = org ? PrintEnvelope(ctx.sip->Get(org->id, number)) : (PrintError(org.error()), 1);
+  });
+
+  auto* trunk_list = trunk->add_subcommand("list", "List numbers with SIP configuration");
+  AddCommonFlags(trunk_list, flags);
+  trunk_list->add_option("--org", org_name, "organization id or name")->required();
+  trunk_list->add_option("--limit", limit, "page size (1-1000)")->check(CLI::Range(1, 1000));
+  trunk_list->add_option("--cursor", cursor, "next_cursor of the previous page");
+  trunk_list->callback([&] {
+    Context ctx;
+    if ((rc = OpenSip(flags, ctx)) != 0) {
+      return;
+    }
+    auto org = ctx.accounts->FindOrg(org_name);
+    const auto after = cursor.empty() ? std::nullopt : std::optional<std::string>(cursor);
+    rc = org ? PrintEnvelope(ctx.sip->ListNumbers(org->id, after, limit))
+             : (PrintError(org.error()), 1);
+  });
+
+  auto* trunk_parse = trunk->add_subcommand("parse", "Parse a SIP destination (no storage needed)");
+  trunk_parse->add_option("input", input, "e.g. sip:pbx.example.com:5061;transport=tls")
+      ->required();
+  trunk_parse->callback([&] {
+    rc = PrintEnvelope(portline::trunks::SipService::ParseDestinationRequest(
+        boost::json::object{{"input", input}}));
   });
 
   try {

@@ -439,7 +439,9 @@ Result<json::value> SipService::Attach(std::string_view org, const json::object&
   const auto trunk_id = errors.OptString(body, "trunk_id", 64);
   PORTLINE_ASSIGN_OR_RETURN(auto types, Directions(body, errors, true));
   std::vector<json::object> settings;
-  if (const auto* dirs = body.if_contains("directions"); dirs != nullptr && dirs->is_array()) {
+  // Directions() reported a malformed list already; validate entries only when it accepted it.
+  if (const auto* dirs = body.if_contains("directions");
+      dirs != nullptr && dirs->is_array() && dirs->get_array().size() == types.size()) {
     std::size_t i = 0;
     for (const auto& d : dirs->get_array()) {
       const std::string p = "directions[" + std::to_string(i) + "]";

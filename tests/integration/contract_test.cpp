@@ -10,68 +10,12 @@
 #include "api/json.hpp"
 #include "core/crypto.hpp"
 #include "store/database.hpp"
-#include "support/fake_clock.hpp"
-#include "support/pg.hpp"
-#include "support/temp_dir.hpp"
+#include "support/backend_fixture.hpp"
 
 namespace portline {
 namespace {
 
-using testing::FakeClock;
-
-class Contract : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    InitCrypto();
-    store::StoreOptions opts;
-    opts.pool_size = 3;
-    if (GetParam() == "postgres") {
-      PORTLINE_REQUIRE_PG_OR_SKIP();
-      opts.database_url = testing::FreshPgDatabase();
-      ASSERT_FALSE(opts.database_url.empty());
-    } else {
-      opts.data_dir = dir_.path();
-    }
-    auto db = store::OpenDatabase(opts);
-    ASSERT_TRUE(db) << db.error().detail;
-    db_ = std::move(*db);
-    auto applied = store::Migrate(*db_);
-    ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
-    accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
-    sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
-  }
-
-  // Runs a request through the whole API pipeline (auth, routing, idempotency, handlers).
-  api::Response Call(api::Api& a, const std::string& method, const std::string& target,
-                     const std::string& key, const std::string& body = {},
-                     std::vector<api::Header> extra = {}) {
-    api::Request req;
-    req.method = method;
-    req.target = target;
-    req.request_id = "req_test";
-    EXPECT_TRUE(api::ParseTarget(target, req));
-    if (!key.empty()) {
-      req.headers.push_back({"Authorization", "Bearer " + key});
-    }
-    if (!body.empty()) {
-      req.headers.push_back({"Content-Type", "application/json"});
-    }
-    for (auto& h : extra) {
-      req.headers.push_back(std::move(h));
-    }
-    req.body = body;
-    return a.Handle(req);
-  }
-
-  testing::TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<accounts::Accounts> accounts_;
-  SecretBox box_{std::string(32, 'k')};
-  std::unique_ptr<trunks::SipService> sip_;
-};
-
-boost::json::value Json(const std::string& s) { return boost::json::parse(s); }
+class Contract : public testing::BackendTest {};
 
 TEST_P(Contract, MigrationsAreIdempotentAndRecorded) {
   auto again = store::Migrate(*db_);
@@ -268,10 +212,8 @@ TEST_P(Contract, ConcurrentClaimsOfOneKeyHaveOneWinner) {
 }
 
 TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {
-  api::Metrics metrics;
-  api::ApiOptions opts;
-  opts.rate_limit_per_second = 0;
-  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, opts);
+  auto api = MakeApi();
+  api::Api& a = *api;
   auto org_a = accounts_->CreateOrg("a", {"SIP"});
   auto org_b = accounts_->CreateOrg("b", {});
   ASSERT_TRUE(org_a && org_b);
@@ -346,11 +288,11 @@ TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {
 }
 
 TEST_P(Contract, RateLimitIsPerOrganizationWithRetryAfter) {
-  api::Metrics metrics;
   api::ApiOptions opts;
   opts.rate_limit_per_second = 1;
   opts.rate_limit_burst = 2;
-  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, opts);
+  auto api = MakeApi(opts);
+  api::Api& a = *api;
   auto org_a = accounts_->CreateOrg("a", {});
   auto org_b = accounts_->CreateOrg("b", {});
   auto key_a = accounts_->CreateKey(org_a->id, "");
@@ -370,8 +312,8 @@ TEST_P(Contract, RateLimitIsPerOrganizationWithRetryAfter) {
 }
 
 TEST_P(Contract, ReadinessReflectsStorageAndDraining) {
-  api::Metrics metrics;
-  api::Api a(*accounts_, *sip_, *db_, clock_, metrics, {});
+  auto api = MakeApi();
+  api::Api& a = *api;
   EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 200);
   a.SetDraining(true);
   EXPECT_EQ(Call(a, "GET", "/readyz", "").status, 503);

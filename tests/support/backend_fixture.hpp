@@ -1,0 +1,98 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "core/crypto.hpp"
+#include "core/secret_box.hpp"
+#include "store/database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/pg.hpp"
+#include "support/temp_dir.hpp"
+#include "trunks/service.hpp"
+
+namespace portline::testing {
+
+/// A value-parameterized fixture ("sqlite" / "postgres") with migrated storage, accounts, the SIP
+/// service and the API pipeline over it, on a fake clock. PostgreSQL runs get a fresh database.
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    store::StoreOptions opts;
+    opts.pool_size = 3;
+    if (GetParam() == "postgres") {
+      PORTLINE_REQUIRE_PG_OR_SKIP();
+      opts.database_url = FreshPgDatabase();
+      ASSERT_FALSE(opts.database_url.empty());
+    } else {
+      opts.data_dir = dir_.path();
+    }
+    auto db = store::OpenDatabase(opts);
+    ASSERT_TRUE(db) << db.error().detail;
+    db_ = std::move(*db);
+    auto applied = store::Migrate(*db_);
+    ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
+    accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
+    sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
+  }
+
+  /// The API over this storage (rate limiting off unless the options say otherwise).
+  std::unique_ptr<api::Api> MakeApi(api::ApiOptions opts = NoRateLimit()) {
+    return std::make_unique<api::Api>(*accounts_, *sip_, *db_, clock_, metrics_, opts);
+  }
+  static api::ApiOptions NoRateLimit() {
+    api::ApiOptions o;
+    o.rate_limit_per_second = 0;
+    return o;
+  }
+
+  /// An organization (with the given entitlements) and a key for it.
+  std::string NewOrgKey(const std::string& name, std::vector<std::string> entitlements = {"SIP"}) {
+    auto org = accounts_->CreateOrg(name, entitlements);
+    EXPECT_TRUE(org) << org.error().message;
+    auto key = accounts_->CreateKey(org->id, "");
+    EXPECT_TRUE(key);
+    return key->secret;
+  }
+
+  /// Runs a request through the whole API pipeline (auth, routing, idempotency, handlers).
+  api::Response Call(api::Api& a, const std::string& method, const std::string& target,
+                     const std::string& key, const std::string& body = {},
+                     std::vector<api::Header> extra = {}) {
+    api::Request req;
+    req.method = method;
+    req.target = target;
+    req.request_id = "req_test";
+    EXPECT_TRUE(api::ParseTarget(target, req));
+    if (!key.empty()) {
+      req.headers.push_back({"Authorization", "Bearer " + key});
+    }
+    if (!body.empty()) {
+      req.headers.push_back({"Content-Type", "application/json"});
+    }
+    for (auto& h : extra) {
+      req.headers.push_back(std::move(h));
+    }
+    req.body = body;
+    return a.Handle(req);
+  }
+
+  static boost::json::value Json(const std::string& s) { return boost::json::parse(s); }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<accounts::Accounts> accounts_;
+  SecretBox box_{std::string(32, 'k')};
+  std::unique_ptr<trunks::SipService> sip_;
+  api::Metrics metrics_;
+};
+
+}  // namespace portline::testing
