@@ -325,6 +325,10 @@ Result<Destination> ParseDestination(std::string_view input) {
     d.effective_transport = "udp";
   }
   d.srv_lookup = !d.host_is_ip && !d.port;
+  // The canonical form is what gets stored and parsed again: it must fit the same limit.
+  if (d.Normalized().size() > 512) {
+    return Invalid("destination is longer than 512 characters once normalized");
+  }
   return d;
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "store/database.hpp"
 #include "support/server_process.hpp"
@@ -102,7 +103,15 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                                                {"key", "--help"},
                                                                {"key", "create", "--help"},
                                                                {"key", "list", "--help"},
-                                                               {"key", "revoke", "--help"}}) {
+                                                               {"key", "revoke", "--help"},
+                                                               {"trunk", "--help"},
+                                                               {"trunk", "attach", "--help"},
+                                                               {"trunk", "update", "--help"},
+                                                               {"trunk", "detach", "--help"},
+                                                               {"trunk", "show", "--help"},
+                                                               {"trunk", "list", "--help"},
+                                                               {"trunk", "parse", "--help"},
+                                                               {"trunk", "config", "--help"}}) {
     auto r = RunPortline(cmd, env_);
     EXPECT_EQ(r.exit_code, 0) << cmd[0];
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd[0];
@@ -115,6 +124,63 @@ TEST_F(CliTest, MigrateReportsSchemaVersion) {
   EXPECT_NE(r.out.find("schema at version " + std::to_string(store::LatestSchemaVersion())),
             std::string::npos)
       << r.out;
+}
+
+}  // namespace
+}  // namespace portline
+
+namespace portline {
+namespace {
+
+TEST_F(CliTest, TrunkCommandsSpeakTheApiEnvelope) {
+  auto parse = RunPortline({"trunk", "parse", "tls://10.0.0.5:5061"}, env_);
+  ASSERT_EQ(parse.exit_code, 0) << parse.err;
+  EXPECT_NE(parse.out.find(R"("normalized":"sip:10.0.0.5:5061;transport=tls")"), std::string::npos);
+  EXPECT_NE(parse.out.find(R"("is_private_ip":true)"), std::string::npos);
+
+  auto attach = RunPortline({"trunk", "attach", "--org", "default", "--json",
+                             R"({"phone_number": "14155550100", "service": "sip", "directions":
+                                 [{"type": "outbound", "sip_endpoint": "pbx.example.com",
+                                   "options": {"sip_password": "cli-secret"}}]})"},
+                            env_);
+  ASSERT_EQ(attach.exit_code, 0) << attach.err;
+  EXPECT_NE(attach.out.find(R"("configured":["+14155550100"])"), std::string::npos) << attach.out;
+
+  auto show = RunPortline({"trunk", "show", "--org", "default", "+14155550100"}, env_);
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("sip:pbx.example.com"), std::string::npos);
+  EXPECT_EQ(show.out.find("cli-secret"), std::string::npos);
+  EXPECT_NE(show.out.find("[redacted]"), std::string::npos);
+
+  auto list = RunPortline({"trunk", "list", "--org", "default"}, env_);
+  EXPECT_NE(list.out.find(R"("health_status":"unchecked")"), std::string::npos);
+
+  const std::string cfg_file = dir_.path() + "/config.json";
+  std::ofstream(cfg_file) << R"({"phone_number": "+14155550100", "direction": "outbound",
+                                 "codec_config": {"codecs": ["opus", "pcmu"]}})";
+  auto cfg = RunPortline({"trunk", "config", "--org", "default", "--file", cfg_file}, env_);
+  EXPECT_EQ(cfg.exit_code, 0) << cfg.err;
+  EXPECT_NE(cfg.out.find(R"("codecs":["Opus","PCMU"])"), std::string::npos) << cfg.out;
+
+  auto update = RunPortline({"trunk", "update", "--org", "default", "--json",
+                             R"({"phone_number": "+14155550100", "updates": {"type": "outbound",
+                                 "options": {"transport": "carrier-pigeon"}}})"},
+                            env_);
+  EXPECT_EQ(update.exit_code, 1);
+  EXPECT_NE(update.err.find("updates.options.transport"), std::string::npos) << update.err;
+
+  auto detach = RunPortline({"trunk", "detach", "--org", "default", "--json",
+                             R"({"phone_number": "+14155550100", "service": "sip"})"},
+                            env_);
+  EXPECT_EQ(detach.exit_code, 0);
+  EXPECT_NE(detach.out.find(R"("detached":[{"phone_number":"+14155550100")"), std::string::npos);
+
+  auto bad_json = RunPortline({"trunk", "attach", "--org", "default", "--json", "{"}, env_);
+  EXPECT_EQ(bad_json.exit_code, 1);
+  EXPECT_NE(bad_json.err.find("invalid JSON"), std::string::npos);
+  auto no_body = RunPortline({"trunk", "attach", "--org", "default"}, env_);
+  EXPECT_EQ(no_body.exit_code, 1);
+  EXPECT_NE(no_body.err.find("--json"), std::string::npos);
 }
 
 }  // namespace
