@@ -114,18 +114,16 @@ TEST(DestinationTest, RejectedWithReasons) {
   EXPECT_FALSE(ParseDestination(std::string(600, 'a')));
   // Found by destination_fuzz: 512 accepted characters grew past the limit once "sip:" was
   // added, so the stored form did not parse again.
-  std::string near_limit;
-  while (near_limit.size() < 500) {
-    near_limit += "abcdefghij.";
-  }
-  near_limit = near_limit.substr(0, 510) + "ab";
-  ASSERT_EQ(near_limit.size(), 512U);
-  auto edge = ParseDestination(near_limit);
-  if (edge) {
-    auto again = ParseDestination(edge->Normalized());
-    ASSERT_TRUE(again);
-    EXPECT_EQ(again->Normalized(), edge->Normalized());
-  }
+  const std::string head = "pbx.example.com;p=";
+  const std::string at_limit = head + std::string(512 - head.size(), 'a');
+  auto over = ParseDestination(at_limit);  // "sip:" makes it 516
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message.find("once normalized"), std::string::npos);
+  auto fits = ParseDestination(head + std::string(508 - head.size(), 'a'));
+  ASSERT_TRUE(fits);
+  auto again = ParseDestination(fits->Normalized());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Normalized(), fits->Normalized());
 }
 
 TEST(E164Test, Normalizes) {
