@@ -193,6 +193,24 @@ TEST_P(Sip, EveryAttachFieldIsValidatedAndAllProblemsReported) {
       "directions": [{"type": "inbound"}, {"type": "inbound"}]})");
   EXPECT_TRUE(HasError(dup, "directions[1].type", "DUPLICATE_DIRECTION"));
   EXPECT_EQ(Post("/v1/sip/attach", "{\"service\": \"sip\"").status, 400);  // malformed JSON
+
+  auto creds = Post("/v1/sip/attach", R"({"phone_number": "+14150000000", "service": "sip",
+      "directions": [{"type": "inbound", "auth_mode": "register",
+        "register_auth": {"username": "has space", "password": "long enough"},
+        "options": {"sip_password": ""}}]})");
+  EXPECT_TRUE(HasError(creds, "directions[0].register_auth.username", "INVALID_VALUE"));
+  EXPECT_TRUE(HasError(creds, "directions[0].options.sip_password", "INVALID_VALUE"));
+  auto trunk = Post("/v1/sip/trunks", R"({"name": "", "auth_mode": "register", "x": 1})");
+  EXPECT_TRUE(HasError(trunk, "name", "INVALID_VALUE"));
+  EXPECT_TRUE(HasError(trunk, "register_auth", "REQUIRED"));
+  EXPECT_TRUE(HasError(trunk, "x", "UNKNOWN_FIELD"));
+  auto detach = Post("/v1/sip/detach", R"({"phone_number": "+14150000000",
+      "directions": [{"type": "inbound", "sip_endpoint": "x"}]})");
+  EXPECT_TRUE(HasError(detach, "service", "REQUIRED"));
+  EXPECT_TRUE(HasError(detach, "directions[0].sip_endpoint", "UNKNOWN_FIELD"));
+  auto update = Post("/v1/sip/update", R"({"phone_number": "+14150000000"})");
+  EXPECT_TRUE(HasError(update, "updates", "REQUIRED"));
+  EXPECT_EQ(Get("/v1/sip").status, 400);  // phone_number is required
 }
 
 TEST_P(Sip, LimitsPerCallPerNumberAndHeaders) {
