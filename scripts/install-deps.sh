@@ -13,7 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts used by tests and benchmarks
-  postgresql postgresql-contrib sqlite3 curl wrk python3 procps util-linux
+  postgresql postgresql-contrib sqlite3 curl wrk python3 python3-phonenumbers procps util-linux
 )
 
 missing=()

@@ -48,8 +48,9 @@ bool IsJsonContentType(std::string_view ct) {
 
 }  // namespace
 
-Api::Api(accounts::Accounts& accounts, trunks::SipService& sip, store::Database& db,
-         const Clock& clock, Metrics& metrics, ApiOptions options)
+Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
+         const numbering::PortabilityChecker& checker, store::Database& db, const Clock& clock,
+         Metrics& metrics, ApiOptions options)
     : accounts_(accounts),
       db_(db),
       clock_(clock),
@@ -60,6 +61,7 @@ Api::Api(accounts::Accounts& accounts, trunks::SipService& sip, store::Database&
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);
   RegisterSipRoutes(router_, sip);
+  RegisterPortingRoutes(router_, checker, db_);
 }
 
 bool Api::CanRunInline(const Request& req) const {

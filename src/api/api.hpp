@@ -11,6 +11,7 @@
 #include "api/router.hpp"
 #include "api/types.hpp"
 #include "core/clock.hpp"
+#include "numbering/check.hpp"
 #include "store/database.hpp"
 #include "trunks/service.hpp"
 
@@ -28,8 +29,9 @@ struct ApiOptions {
 /// CanRunInline() says the request never touches storage.
 class Api {
  public:
-  Api(accounts::Accounts& accounts, trunks::SipService& sip, store::Database& db,
-      const Clock& clock, Metrics& metrics, ApiOptions options);
+  Api(accounts::Accounts& accounts, trunks::SipService& sip,
+      const numbering::PortabilityChecker& checker, store::Database& db, const Clock& clock,
+      Metrics& metrics, ApiOptions options);
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
@@ -61,6 +63,8 @@ class Api {
 void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
 void RegisterSipRoutes(Router& router, trunks::SipService& sip);
+void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
+                           store::Database& db);
 
 /// The OpenAPI 3.1 document served at /v1/openapi.json (api/openapi.json, embedded).
 [[nodiscard]] std::string_view OpenApiDocument();

@@ -33,6 +33,16 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   return out;
 }
 
+std::vector<std::string> Request::QueryAll(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : query) {
+    if (k == name) {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
 const std::string& Request::PathParam(std::string_view name) const {
   static const std::string kEmpty;
   for (const auto& [k, v] : path_params) {

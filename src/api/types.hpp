@@ -34,6 +34,8 @@ struct Request {
   [[nodiscard]] std::optional<std::string_view> HeaderValue(std::string_view name) const;
   /// Last value of a query parameter; nullopt if absent.
   [[nodiscard]] std::optional<std::string> Query(std::string_view name) const;
+  /// Every value of a query parameter, in order (e.g. repeated phone_numbers[]).
+  [[nodiscard]] std::vector<std::string> QueryAll(std::string_view name) const;
   [[nodiscard]] const std::string& PathParam(std::string_view name) const;
   /// The caller's organization (routes behind authentication only).
   [[nodiscard]] const std::string& OrgId() const { return principal->org_id; }

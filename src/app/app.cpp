@@ -11,7 +11,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
+#include <sstream>
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
@@ -20,6 +22,8 @@
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/secret_box.hpp"
+#include "numbering/check.hpp"
+#include "numbering/lnp.hpp"
 #include "trunks/network.hpp"
 #include "trunks/service.hpp"
 
@@ -89,12 +93,34 @@ int Serve(const config::Config& cfg) {
   }
   trunks::SipService sip(**db, clock, *box, std::move(*network));
 
+  const auto& carriers = numbering::CarrierRegistry::Default();
+  auto lnp_index = numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers);
+  if (!lnp_index) {
+    std::fprintf(stderr, "portline: %s\n", lnp_index.error().message.c_str());
+    return 2;
+  }
+  log::Info("lnp data loaded",
+            {{"source", cfg.lnp_file.empty() ? "generated default" : cfg.lnp_file},
+             {"prefixes", static_cast<std::int64_t>(lnp_index->assigned_prefixes())},
+             {"ported", static_cast<std::int64_t>(lnp_index->ported_count())}});
+  numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(std::move(*lnp_index)));
+  numbering::CheckOptions check_opts;
+  check_opts.min_port_days = static_cast<int>(cfg.min_port_days);
+  check_opts.max_numbers = static_cast<std::size_t>(cfg.check_max_numbers);
+  std::stringstream coverage(cfg.coverage);
+  for (std::string code; std::getline(coverage, code, ',');) {
+    if (!code.empty()) {
+      check_opts.coverage.insert(code);
+    }
+  }
+  numbering::PortabilityChecker checker(lnp, carriers, clock, check_opts);
+
   api::Metrics metrics;
   api::ApiOptions api_opts;
   api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
-  api::Api api(accounts, sip, **db, clock, metrics, api_opts);
+  api::Api api(accounts, sip, checker, **db, clock, metrics, api_opts);
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));
@@ -129,6 +155,51 @@ int Serve(const config::Config& cfg) {
   asio::steady_timer purge_timer(io);
   SchedulePurge(purge_timer, workers, api);
 
+  // LNP data is replaced at run time without downtime: on SIGHUP, and when the file changes.
+  auto reload_lnp = [&lnp, &carriers, &cfg] {
+    auto fresh = numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers);
+    if (!fresh) {
+      log::Error("lnp reload failed; keeping the current data", {{"error", fresh.error().message}});
+      return;
+    }
+    log::Info("lnp data reloaded", {{"ported", static_cast<std::int64_t>(fresh->ported_count())}});
+    lnp.Replace(std::make_shared<const numbering::LnpIndex>(std::move(*fresh)));
+  };
+  asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](boost::system::error_code ec, int) {
+      if (!ec) {
+        asio::post(workers, reload_lnp);
+        wait_hup();
+      }
+    });
+  };
+  wait_hup();
+  asio::steady_timer lnp_watch(io);
+  std::filesystem::file_time_type lnp_mtime{};
+  std::error_code mtime_ec;
+  if (!cfg.lnp_file.empty()) {
+    lnp_mtime = std::filesystem::last_write_time(cfg.lnp_file, mtime_ec);
+  }
+  std::function<void()> watch_lnp = [&] {
+    lnp_watch.expires_after(std::chrono::seconds(10));
+    lnp_watch.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      std::error_code fec;
+      const auto now_mtime = std::filesystem::last_write_time(cfg.lnp_file, fec);
+      if (!fec && now_mtime != lnp_mtime) {
+        lnp_mtime = now_mtime;
+        asio::post(workers, reload_lnp);
+      }
+      watch_lnp();
+    });
+  };
+  if (!cfg.lnp_file.empty()) {
+    watch_lnp();
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) {
@@ -136,6 +207,8 @@ int Serve(const config::Config& cfg) {
     }
     log::Info("shutting down", {{"signal", signo}});
     purge_timer.cancel();
+    lnp_watch.cancel();
+    hup.cancel();
     server.Shutdown([&io] { io.stop(); });
   });
 

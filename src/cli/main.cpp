@@ -15,6 +15,8 @@
 #include "core/log.hpp"
 #include "core/secret_box.hpp"
 #include "core/time.hpp"
+#include "numbering/check.hpp"
+#include "numbering/lnp.hpp"
 #include "store/database.hpp"
 #include "trunks/service.hpp"
 
@@ -423,6 +425,169 @@ int main(int argc, char** argv) {
   trunk_parse->callback([&] {
     rc = PrintEnvelope(portline::trunks::SipService::ParseDestinationRequest(
         boost::json::object{{"input", input}}));
+  });
+
+  // port check: the portability check of GET /v1/sip/port/check, from the command line.
+  auto* port = app.add_subcommand("port", "Number porting");
+  port->require_subcommand(1);
+  std::vector<std::string> check_numbers;
+  bool as_json = false;
+  auto* port_check =
+      port->add_subcommand("check", "Check portability of numbers ('-' reads stdin)");
+  AddCommonFlags(port_check, flags);
+  port_check->add_option("numbers", check_numbers, "E.164 numbers, or - to read one per line")
+      ->required();
+  port_check->add_option("--org", org_name, "organization (for already_on_platform)");
+  port_check->add_flag("--json", as_json, "print the API envelope instead of a table");
+  port_check->callback([&] {
+    auto cfg = config::Load(flags, config::ProcessEnvironment());
+    if (!cfg) {
+      PrintError(cfg.error());
+      rc = kExitConfig;
+      return;
+    }
+    portline::log::Init(portline::log::Level::kWarn);
+    std::vector<std::string> numbers;
+    for (const auto& n : check_numbers) {
+      if (n == "-") {
+        for (std::string line; std::getline(std::cin, line);) {
+          if (!line.empty()) {
+            numbers.push_back(line);
+          }
+        }
+      } else {
+        numbers.push_back(n);
+      }
+    }
+    const auto& carriers = portline::numbering::CarrierRegistry::Default();
+    auto index = portline::numbering::LnpIndex::LoadFileOrDefault(cfg->lnp_file, carriers);
+    if (!index) {
+      PrintError(index.error());
+      rc = 1;
+      return;
+    }
+    portline::numbering::LnpService lnp(
+        std::make_shared<const portline::numbering::LnpIndex>(std::move(*index)));
+    portline::numbering::CheckOptions opts;
+    opts.min_port_days = static_cast<int>(cfg->min_port_days);
+    opts.max_numbers = static_cast<std::size_t>(cfg->check_max_numbers);
+    std::stringstream coverage(cfg->coverage);
+    for (std::string code; std::getline(coverage, code, ',');) {
+      if (!code.empty()) {
+        opts.coverage.insert(code);
+      }
+    }
+    portline::SystemClock clock;
+    portline::numbering::PortabilityChecker checker(lnp, carriers, clock, opts);
+    std::set<std::string> owned;
+    if (!org_name.empty()) {
+      Context ctx;
+      if ((rc = Open(flags, ctx)) != 0) {
+        return;
+      }
+      auto org = ctx.accounts->FindOrg(org_name);
+      if (!org) {
+        PrintError(org.error());
+        rc = 1;
+        return;
+      }
+      auto lease = ctx.db->Acquire();
+      auto rows = lease ? (*lease)->Query(
+                              "SELECT phone_number FROM phone_numbers WHERE org_id = $1", {org->id})
+                        : tl::expected<portline::store::Rows, Error>(tl::unexpected(lease.error()));
+      if (!rows) {
+        PrintError(rows.error());
+        rc = 1;
+        return;
+      }
+      for (const auto& r : *rows) {
+        owned.insert(r.Text(0));
+      }
+    }
+    if (numbers.size() > opts.max_numbers) {
+      std::fprintf(stderr, "portline: at most %zu numbers per check (got %zu)\n", opts.max_numbers,
+                   numbers.size());
+      rc = 1;
+      return;
+    }
+    auto on_platform = [&owned](std::string_view n) { return owned.count(std::string(n)) > 0; };
+    auto none = [](std::string_view) { return false; };
+    const auto data = checker.Check(numbers, on_platform, none);
+    if (as_json) {
+      rc = PrintEnvelope(data);
+      return;
+    }
+    std::printf("%-16s %-9s %-10s %-4s %-32s %-12s %s\n", "NUMBER", "PORTABLE", "TYPE", "PIN",
+                "CARRIER", "EARLIEST", "REASON");
+    for (const auto& r : data.at("results").as_array()) {
+      const auto& o = r.as_object();
+      const auto& carrier = o.at("carrier");
+      const auto& reason = o.at("reason");
+      std::printf("%-16s %-9s %-10s %-4s %-32s %-12s %s\n",
+                  std::string(o.at("phone_number").as_string()).c_str(),
+                  o.at("portable").as_bool() ? "yes" : "no",
+                  std::string(o.at("number_type").as_string()).c_str(),
+                  o.at("pin_required").as_bool() ? "yes" : "no",
+                  carrier.is_null() ? "-" : std::string(carrier.at("name").as_string()).c_str(),
+                  o.at("earliest_port_date").is_null()
+                      ? "-"
+                      : std::string(o.at("earliest_port_date").as_string()).c_str(),
+                  reason.is_null() ? "" : std::string(reason.at("message").as_string()).c_str());
+    }
+  });
+
+  // lnp import: validate a CSV and install it where `serve` reads it (porting.lnp_file, or
+  // DATA_DIR/lnp.csv); running servers pick it up within 10 s or on SIGHUP.
+  auto* lnp_cmd = app.add_subcommand("lnp", "LNP (number portability) data");
+  lnp_cmd->require_subcommand(1);
+  std::string lnp_source;
+  auto* lnp_import = lnp_cmd->add_subcommand("import", "Validate and install an LNP CSV file");
+  AddCommonFlags(lnp_import, flags);
+  lnp_import->add_option("file", lnp_source, "CSV: prefix|block|ported,KEY,SPID per line")
+      ->required();
+  lnp_import->callback([&] {
+    auto cfg = config::Load(flags, config::ProcessEnvironment());
+    if (!cfg) {
+      PrintError(cfg.error());
+      rc = kExitConfig;
+      return;
+    }
+    std::ifstream in(lnp_source);
+    if (!in) {
+      std::fprintf(stderr, "portline: cannot read %s\n", lnp_source.c_str());
+      rc = 1;
+      return;
+    }
+    auto index =
+        portline::numbering::LnpIndex::LoadCsv(in, portline::numbering::CarrierRegistry::Default());
+    if (!index) {
+      PrintError(index.error());
+      rc = 1;
+      return;
+    }
+    const std::string target = cfg->lnp_file.empty()
+                                   ? (std::filesystem::path(cfg->data_dir) / "lnp.csv").string()
+                                   : cfg->lnp_file;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(target).parent_path(), ec);
+    const std::string tmp = target + ".tmp";
+    std::filesystem::copy_file(lnp_source, tmp, std::filesystem::copy_options::overwrite_existing,
+                               ec);
+    if (!ec) {
+      std::filesystem::rename(tmp, target, ec);  // atomic: readers see the old or the new file
+    }
+    if (ec) {
+      std::fprintf(stderr, "portline: cannot install %s: %s\n", target.c_str(),
+                   ec.message().c_str());
+      rc = 1;
+      return;
+    }
+    std::printf("installed %s: %zu prefixes, %zu blocks, %zu ported numbers\n", target.c_str(),
+                index->assigned_prefixes(), index->block_count(), index->ported_count());
+    if (cfg->lnp_file.empty()) {
+      std::printf("set porting.lnp_file (PORTLINE_LNP_FILE) to %s for serve to use it\n",
+                  target.c_str());
+    }
   });
 
   try {

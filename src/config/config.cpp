@@ -45,6 +45,10 @@ std::vector<Binding> Bindings(Config& c) {
       {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
       {"security.secret_key", "PORTLINE_SECRET_KEY", &c.secret_key},
       {"sip.network_file", "PORTLINE_SIP_NETWORK_FILE", &c.sip_network_file},
+      {"porting.min_port_days", "PORTLINE_MIN_PORT_DAYS", &c.min_port_days},
+      {"porting.check_max_numbers", "PORTLINE_CHECK_MAX_NUMBERS", &c.check_max_numbers},
+      {"porting.coverage", "PORTLINE_COVERAGE", &c.coverage},
+      {"porting.lnp_file", "PORTLINE_LNP_FILE", &c.lnp_file},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
 }
@@ -275,6 +279,10 @@ Result<void> Validate(const Config& c) {
            std::all_of(c.secret_key.begin(), c.secret_key.end(),
                        [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; })),
       "security.secret_key", "must be 64 hex characters (32 bytes), or empty");
+  check(c.min_port_days >= 1 && c.min_port_days <= 60, "porting.min_port_days",
+        "must be from 1 to 60");
+  check(c.check_max_numbers >= 1 && c.check_max_numbers <= 100000, "porting.check_max_numbers",
+        "must be from 1 to 100000");
   log::Level level{};
   check(log::ParseLevel(c.log_level, level), "log.level",
         "must be one of debug, info, warn, error, off");

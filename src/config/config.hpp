@@ -39,6 +39,11 @@ struct Config {
   std::string secret_key;  // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
   // sip
   std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
+  // porting
+  std::int64_t min_port_days = 7;          // earliest port date: at least this many days out
+  std::int64_t check_max_numbers = 20000;  // numbers per portability check
+  std::string coverage;                    // comma-separated state/province codes; empty = all
+  std::string lnp_file;                    // LNP CSV; empty: the generated default dataset
   // log
   std::string log_level = "info";
 };

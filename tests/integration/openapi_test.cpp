@@ -26,7 +26,10 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   api::Metrics metrics;
   SecretBox box(std::string(32, 'k'));
   trunks::SipService sip(**db, clock, box, trunks::Network::Default());
-  api::Api api(accounts, sip, **db, clock, metrics, {});
+  numbering::LnpService lnp(
+      std::make_shared<const numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
+  numbering::PortabilityChecker checker(lnp, numbering::CarrierRegistry::Default(), clock, {});
+  api::Api api(accounts, sip, checker, **db, clock, metrics, {});
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

@@ -11,6 +11,7 @@
 #include "api/api.hpp"
 #include "core/crypto.hpp"
 #include "core/secret_box.hpp"
+#include "numbering/check.hpp"
 #include "store/database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/pg.hpp"
@@ -41,11 +42,20 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
     accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
     sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
+    checker_ = std::make_unique<numbering::PortabilityChecker>(
+        Lnp(), numbering::CarrierRegistry::Default(), clock_, numbering::CheckOptions{});
+  }
+
+  /// The generated default LNP data, built once per test binary.
+  static const numbering::LnpService& Lnp() {
+    static const numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(
+        numbering::LnpIndex::GenerateDefault(numbering::CarrierRegistry::Default())));
+    return lnp;
   }
 
   /// The API over this storage (rate limiting off unless the options say otherwise).
   std::unique_ptr<api::Api> MakeApi(api::ApiOptions opts = NoRateLimit()) {
-    return std::make_unique<api::Api>(*accounts_, *sip_, *db_, clock_, metrics_, opts);
+    return std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *db_, clock_, metrics_, opts);
   }
   static api::ApiOptions NoRateLimit() {
     api::ApiOptions o;
@@ -92,6 +102,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<accounts::Accounts> accounts_;
   SecretBox box_{std::string(32, 'k')};
   std::unique_ptr<trunks::SipService> sip_;
+  std::unique_ptr<numbering::PortabilityChecker> checker_;
   api::Metrics metrics_;
 };
 

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portline::numbering {
+
+enum class CarrierKind : std::uint8_t { kWireless, kWireline, kVoip };
+[[nodiscard]] std::string_view KindName(CarrierKind k);
+
+/// How a losing carrier ports numbers out.
+struct PortingRules {
+  bool supported = true;      // we can port from this carrier at all
+  bool pin_required = false;  // every wireless carrier requires a port-out PIN
+  bool account_number_required = true;
+  bool fast_port_eligible = false;  // simple ports activate same/next day
+  int foc_business_days = 4;        // typical firm order commitment interval
+  std::string activation_window = "Mon-Fri 08:00-20:00 ET";
+};
+
+struct Carrier {
+  std::uint16_t id = 0;  // index in the registry; 0 is reserved for "unknown"
+  std::string spid;      // NPAC service provider id (4 characters)
+  std::string ocn;       // operating company number
+  std::string name;
+  CarrierKind kind = CarrierKind::kWireline;
+  PortingRules rules;
+};
+
+/// The carriers Portline knows and how they port. Immutable after construction; thread-safe.
+/// The default registry is the simulated carrier network used by the embedded LNP dataset.
+class CarrierRegistry {
+ public:
+  explicit CarrierRegistry(std::vector<Carrier> carriers);
+  [[nodiscard]] static const CarrierRegistry& Default();
+
+  [[nodiscard]] const Carrier* Get(std::uint16_t id) const;
+  [[nodiscard]] const Carrier* BySpid(std::string_view spid) const;
+  [[nodiscard]] const std::vector<Carrier>& all() const { return carriers_; }
+
+ private:
+  std::vector<Carrier> carriers_;  // carriers_[0] is a placeholder for id 0
+};
+
+}  // namespace portline::numbering
