@@ -36,7 +36,8 @@ void LnpIndex::Builder::AddPorted(std::uint64_t national, std::uint16_t carrier)
 
 LnpIndex LnpIndex::Builder::Build() && {
   LnpIndex idx;
-  idx.prefix_ = std::move(prefix_);
+  idx.prefix_.assign(prefix_.begin(), prefix_.end());
+  prefix_ = {};
   idx.assigned_ = static_cast<std::size_t>(std::count_if(idx.prefix_.begin(), idx.prefix_.end(),
                                                          [](std::uint16_t c) { return c != 0; }));
   // Blocks: sorted by key; a later entry for the same block wins.
@@ -56,6 +57,7 @@ LnpIndex LnpIndex::Builder::Build() && {
   std::stable_sort(ported_.begin(), ported_.end(),
                    [](std::uint64_t a, std::uint64_t b) { return (a >> 16U) < (b >> 16U); });
   idx.offsets_.assign(kPrefixes + 1, 0);
+  idx.thousands_.assign(static_cast<std::size_t>(kPrefixes) * 10U, 0);
   idx.ported_.reserve(ported_.size());
   std::uint32_t current = 0;
   for (std::size_t i = 0; i < ported_.size(); ++i) {
@@ -67,6 +69,10 @@ LnpIndex LnpIndex::Builder::Build() && {
     const auto line = static_cast<std::uint32_t>(national % 10000U);
     while (current < prefix) {
       idx.offsets_[++current] = static_cast<std::uint32_t>(idx.ported_.size());
+    }
+    // Entries of thousand X start after those of 0..X-1: count them as they come.
+    for (std::uint32_t x = line / 1000U + 1; x < 10; ++x) {
+      ++idx.thousands_[static_cast<std::size_t>(prefix) * 10U + x];
     }
     idx.ported_.push_back((line << 16U) | static_cast<std::uint32_t>(ported_[i] & 0xFFFFU));
   }
@@ -83,8 +89,12 @@ std::optional<std::uint16_t> LnpIndex::Lookup(std::uint64_t national) const {
     return std::nullopt;
   }
   const auto line = static_cast<std::uint32_t>(national % 10000U);
-  const std::uint32_t* begin = ported_.data() + offsets_[prefix];
-  const std::uint32_t* end = ported_.data() + offsets_[prefix + 1];
+  const std::uint32_t x = line / 1000U;
+  const std::uint32_t* bucket = ported_.data() + offsets_[prefix];
+  const std::uint32_t* bucket_end = ported_.data() + offsets_[prefix + 1];
+  const std::size_t t = static_cast<std::size_t>(prefix) * 10U + x;
+  const std::uint32_t* begin = bucket + thousands_[t];
+  const std::uint32_t* end = x == 9 ? bucket_end : bucket + thousands_[t + 1];
   if (begin != end) {
     const std::uint32_t key = line << 16U;
     const std::uint32_t* it = std::lower_bound(begin, end, key);
@@ -105,6 +115,7 @@ std::optional<std::uint16_t> LnpIndex::Lookup(std::uint64_t national) const {
 
 std::size_t LnpIndex::MemoryBytes() const {
   return prefix_.capacity() * sizeof(std::uint16_t) + blocks_.capacity() * sizeof(std::uint64_t) +
+         thousands_.capacity() * sizeof(std::uint16_t) +
          offsets_.capacity() * sizeof(std::uint32_t) + ported_.capacity() * sizeof(std::uint32_t) +
          block_bits_.capacity() * sizeof(std::uint64_t);
 }

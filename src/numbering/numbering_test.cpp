@@ -179,7 +179,7 @@ TEST(LnpTest, IndexMatchesBruteForceOnRandomData) {
   }
   EXPECT_FALSE(idx.Lookup(99999999999ULL));  // out of range
   // 4 bytes per ported number plus the fixed tables.
-  EXPECT_LE(idx.MemoryBytes(), 7'000'000U + ported.size() * 4 + blocks.size() * 8);
+  EXPECT_LE(idx.MemoryBytes(), 28'000'000U + ported.size() * 4 + blocks.size() * 8);
 }
 
 TEST(LnpTest, DefaultDatasetResolvesEveryValidUsCaNumber) {
