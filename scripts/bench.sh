@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
-cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate portline >/dev/null
+cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate lnp_bench portline >/dev/null
 bin=build/portline
 floor=build/release/bench/epoll_floor
 fixed=build/release/bench/fixed_rate
@@ -65,6 +65,21 @@ hz_fixed=$(taskset -c 1 "$fixed" "$port" 10000 "$secs" 32 /healthz)
 db_fixed=$(taskset -c 1 "$fixed" "$port" 10000 "$secs" 32 /v1/organization "$auth")
 sqlite_port=$port
 
+echo "bench: portability check of 10,000 numbers over HTTP"
+/usr/bin/python3 -c '
+import json, random
+random.seed(7)
+nums = ["+1%d%d%04d" % (random.choice([212, 310, 415, 604, 646, 718, 917]), random.randint(200, 999), random.randint(0, 9999)) for _ in range(10000)]
+print(json.dumps({"phone_numbers": nums}))' > "$work/check10k.json"
+check_times=()
+for _ in $(seq 1 30); do
+  t=$(curl -s -o "$work/check.out" -w '%{time_total}' -X POST "http://127.0.0.1:$port/v1/sip/port/check" \
+      -H "$auth" -H 'Content-Type: application/json' --data-binary @"$work/check10k.json")
+  check_times+=("$t")
+done
+grep -q '"total":10000' "$work/check.out" || { echo "check failed" >&2; head -c 300 "$work/check.out" >&2; exit 1; }
+check_line=$(printf '%s\n' "${check_times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "p50 %.1f ms, p99 (max of 30) %.1f ms", a[int(NR*0.5)]*1000, a[NR]*1000}')
+
 echo "bench: portline with access log on"
 start_portline logged PORTLINE_DATA_DIR="$work/data2" PORTLINE_ACCESS_LOG=true
 read -r log_rps log_p50 log_p99 <<<"$(wrk_rps "$port" /healthz)"
@@ -99,4 +114,12 @@ ratio() { awk -v a="$1" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}'; }
   echo "- epoll floor: $floor_fixed"
   echo "- GET /healthz: $hz_fixed"
   echo "- GET /v1/organization (SQLite): $db_fixed"
+  echo
+  echo "POST /v1/sip/port/check with 10,000 numbers (30 sequential requests, curl time_total): $check_line (goal <= 50 ms p99)"
+  echo
+  echo "LNP engine (bench/lnp_bench, 100M ported numbers):"
+  echo
+  echo '```'
+  taskset -c 0 build/release/bench/lnp_bench "${LNP_BENCH_NUMBERS:-100000000}"
+  echo '```'
 } | tee "$out"

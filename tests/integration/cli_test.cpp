@@ -185,3 +185,39 @@ TEST_F(CliTest, TrunkCommandsSpeakTheApiEnvelope) {
 
 }  // namespace
 }  // namespace portline
+
+namespace portline {
+namespace {
+
+TEST_F(CliTest, PortCheckTableJsonAndStdin) {
+  auto table = RunPortline({"port", "check", "+14155550123", "+18005550100"}, env_);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("NUMBER"), std::string::npos);
+  EXPECT_NE(table.out.find("+18005550100     no"), std::string::npos) << table.out;
+  auto json = RunPortline({"port", "check", "--json", "+442079460000"}, env_);
+  EXPECT_NE(json.out.find(R"("code":"unsupported_country")"), std::string::npos) << json.out;
+  const std::string list = dir_.path() + "/numbers.txt";
+  std::ofstream(list) << "+14155550123\n\n+12125550100\n";
+  auto piped = RunPortline({"port", "check", "--json", "-"}, env_);  // empty stdin
+  EXPECT_EQ(piped.exit_code, 0);
+}
+
+TEST_F(CliTest, LnpImportValidatesAndInstalls) {
+  const std::string csv = dir_.path() + "/in.csv";
+  std::ofstream(csv) << "prefix,415555,S101\nported,4155550123,S302\nblock,41555,S101\n";
+  auto bad = RunPortline({"lnp", "import", csv}, env_);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("line 3"), std::string::npos) << bad.err;
+  std::ofstream(csv) << "prefix,415555,S101\nported,4155550123,S302\n";
+  auto ok = RunPortline({"lnp", "import", csv}, env_);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("1 prefixes, 0 blocks, 1 ported numbers"), std::string::npos) << ok.out;
+  auto env = env_;
+  env["PORTLINE_LNP_FILE"] = dir_.path() + "/lnp.csv";
+  auto check = RunPortline({"port", "check", "--json", "+14155550123", "+14155550124"}, env);
+  EXPECT_NE(check.out.find(R"("spid":"S302")"), std::string::npos) << check.out;  // ported
+  EXPECT_NE(check.out.find(R"("spid":"S101")"), std::string::npos) << check.out;  // code holder
+}
+
+}  // namespace
+}  // namespace portline
