@@ -12,10 +12,11 @@ namespace portline::api {
 Response DataResponse(int status, boost::json::value data) {
   Response r;
   r.status = status;
-  boost::json::object env;
-  env["data"] = std::move(data);
-  env["errors"] = nullptr;
-  r.body = boost::json::serialize(env);
+  // Serialized around `data` rather than by building an envelope object: moving `data` into an
+  // object with another memory resource would deep-copy it (large check results use an arena).
+  r.body = "{\"data\":";
+  r.body += boost::json::serialize(data);
+  r.body += ",\"errors\":null}";
   return r;
 }
 

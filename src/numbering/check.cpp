@@ -1,6 +1,7 @@
 #include "numbering/check.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <map>
 
@@ -83,26 +84,30 @@ constexpr std::pair<std::string_view, std::string_view> kStates[] = {
     {"Nova Scotia/Prince Edward Island", "NS"},
 };
 
-json::object Reason(std::string_view code, std::string message,
+// Results of a batch are built in one arena (json::monotonic_resource) and freed at once: a
+// 10,000-number check is otherwise dominated by malloc and free of its ~200,000 JSON nodes.
+json::object Reason(const json::storage_ptr& sp, std::string_view code, std::string message,
                     std::initializer_list<std::string_view> next_steps) {
-  json::array steps;
+  json::array steps(sp);
   for (auto s : next_steps) {
     steps.emplace_back(s);
   }
-  return json::object{{"code", code}, {"message", std::move(message)}, {"next_steps", steps}};
+  return json::object(
+      {{"code", code}, {"message", std::move(message)}, {"next_steps", std::move(steps)}}, sp);
 }
 
-json::object Result(std::string phone_number) {
-  return json::object{{"phone_number", std::move(phone_number)},
-                      {"portable", false},
-                      {"number_type", "invalid"},
-                      {"pin_required", false},
-                      {"account_number_required", false},
-                      {"fast_port_eligible", false},
-                      {"carrier", nullptr},
-                      {"location", nullptr},
-                      {"earliest_port_date", nullptr},
-                      {"reason", nullptr}};
+json::object Result(const json::storage_ptr& sp, std::string phone_number) {
+  return json::object({{"phone_number", std::move(phone_number)},
+                       {"portable", false},
+                       {"number_type", "invalid"},
+                       {"pin_required", false},
+                       {"account_number_required", false},
+                       {"fast_port_eligible", false},
+                       {"carrier", nullptr},
+                       {"location", nullptr},
+                       {"earliest_port_date", nullptr},
+                       {"reason", nullptr}},
+                      sp);
 }
 
 }  // namespace
@@ -127,16 +132,17 @@ json::value PortabilityChecker::Check(
   const auto index = lnp_.Current();
   const Date today{std::chrono::floor<std::chrono::days>(clock_.Now())};
   std::map<std::pair<Country, int>, std::string> earliest;  // (country, FOC days) -> date
-  json::array results;
+  const json::storage_ptr sp = json::make_shared_resource<json::monotonic_resource>();
+  json::array results(sp);
   results.reserve(inputs.size());
   std::size_t portable_count = 0;
   for (const auto& input : inputs) {
     auto parsed = ParseNanp(input);
     if (!parsed) {
-      auto r = Result(input);
+      auto r = Result(sp, input);
       const bool country = parsed.error().api_code == "UNSUPPORTED_COUNTRY";
       r["reason"] =
-          Reason(country ? "unsupported_country" : "invalid_number", parsed.error().message,
+          Reason(sp, country ? "unsupported_country" : "invalid_number", parsed.error().message,
                  {country ? "Portline ports US and Canadian numbers only"
                           : "Check the number and send it in E.164 form, e.g. "
                             "+14155550100"});
@@ -145,7 +151,7 @@ json::value PortabilityChecker::Check(
     }
     const NanpNumber& n = *parsed;
     const std::string e164 = n.E164();
-    auto r = Result(e164);
+    auto r = Result(sp, e164);
     r["number_type"] = TypeName(n.type);
     if (!n.region.empty()) {
       const std::string_view code = StateCode(n.state);
@@ -157,7 +163,7 @@ json::value PortabilityChecker::Check(
     }
     if (n.type == NumberType::kInvalid || n.type == NumberType::kN11) {
       r["number_type"] = "invalid";
-      r["reason"] = Reason("invalid_number",
+      r["reason"] = Reason(sp, "invalid_number",
                            n.type == NumberType::kN11
                                ? "N11 codes (211-911) are service codes, not assignable numbers"
                                : "area code " + std::to_string(n.npa) + " / exchange " +
@@ -167,7 +173,7 @@ json::value PortabilityChecker::Check(
       continue;
     }
     if (!n.IsUsOrCanada()) {
-      r["reason"] = Reason("unsupported_country",
+      r["reason"] = Reason(sp, "unsupported_country",
                            "+1 " + std::to_string(n.npa) + " belongs to " + std::string(n.region) +
                                "; Portline ports US and Canadian numbers only",
                            {"Port it to a provider that serves " + std::string(n.region)});
@@ -175,15 +181,15 @@ json::value PortabilityChecker::Check(
       continue;
     }
     if (n.type == NumberType::kTollFree) {
-      r["reason"] =
-          Reason("toll_free_manual", "toll-free numbers move by a RespOrg change, handled manually",
-                 {"Open a toll-free port request with support",
-                  "Have the current RespOrg's account details ready"});
+      r["reason"] = Reason(sp, "toll_free_manual",
+                           "toll-free numbers move by a RespOrg change, handled manually",
+                           {"Open a toll-free port request with support",
+                            "Have the current RespOrg's account details ready"});
       results.push_back(std::move(r));
       continue;
     }
     if (n.type != NumberType::kGeographic) {
-      r["reason"] = Reason("unsupported_number_type",
+      r["reason"] = Reason(sp, "unsupported_number_type",
                            std::string(TypeName(n.type)) + " numbers cannot be ported in",
                            {"Only geographic numbers can be ported"});
       results.push_back(std::move(r));
@@ -192,15 +198,16 @@ json::value PortabilityChecker::Check(
     const auto carrier_id = index->Lookup(n.national());
     const Carrier* carrier = carrier_id ? carriers_.Get(*carrier_id) : nullptr;
     if (carrier == nullptr) {
-      r["reason"] = Reason("unassigned", "no carrier holds " + e164 + "; it is not in service",
+      r["reason"] = Reason(sp, "unassigned", "no carrier holds " + e164 + "; it is not in service",
                            {"Check the number", "An unassigned number cannot be ported"});
       results.push_back(std::move(r));
       continue;
     }
-    r["carrier"] = json::object{{"name", carrier->name},
-                                {"spid", carrier->spid},
-                                {"ocn", carrier->ocn},
-                                {"kind", KindName(carrier->kind)}};
+    r["carrier"] = json::object({{"name", carrier->name},
+                                 {"spid", carrier->spid},
+                                 {"ocn", carrier->ocn},
+                                 {"kind", KindName(carrier->kind)}},
+                                sp);
     r["number_type"] = carrier->kind == CarrierKind::kWireless
                            ? "mobile"
                            : (carrier->kind == CarrierKind::kVoip ? "voip" : "landline");
@@ -209,18 +216,18 @@ json::value PortabilityChecker::Check(
     r["fast_port_eligible"] = carrier->rules.fast_port_eligible;
     const std::string_view state_code = StateCode(n.state);
     if (!carrier->rules.supported) {
-      r["reason"] =
-          Reason("carrier_not_supported", carrier->name + " does not port numbers out to Portline",
-                 {"Ask the carrier for a port-out through another provider"});
+      r["reason"] = Reason(sp, "carrier_not_supported",
+                           carrier->name + " does not port numbers out to Portline",
+                           {"Ask the carrier for a port-out through another provider"});
     } else if (on_platform && on_platform(e164)) {
-      r["reason"] = Reason("already_on_platform", e164 + " is already on your account",
+      r["reason"] = Reason(sp, "already_on_platform", e164 + " is already on your account",
                            {"Configure it with POST /v1/sip/attach"});
     } else if (in_port_request && in_port_request(e164)) {
-      r["reason"] = Reason("in_active_port_request", e164 + " is in an active port request",
+      r["reason"] = Reason(sp, "in_active_port_request", e164 + " is in an active port request",
                            {"Wait for that request to finish or cancel it"});
     } else if (!options_.coverage.empty() && !options_.coverage.count(std::string(state_code))) {
       r["reason"] =
-          Reason("no_coverage",
+          Reason(sp, "no_coverage",
                  "Portline does not serve " +
                      (n.state.empty() ? std::string("this area") : std::string(n.state)) + " yet",
                  {"Contact support to ask for coverage"});
@@ -238,10 +245,12 @@ json::value PortabilityChecker::Check(
     results.push_back(std::move(r));
   }
   const std::size_t total = results.size();
-  return json::object{{"results", std::move(results)},
-                      {"summary", json::object{{"total", total},
-                                               {"portable", portable_count},
-                                               {"not_portable", total - portable_count}}}};
+  return json::object({{"results", std::move(results)},
+                       {"summary", json::object({{"total", total},
+                                                 {"portable", portable_count},
+                                                 {"not_portable", total - portable_count}},
+                                                sp)}},
+                      sp);
 }
 
 }  // namespace portline::numbering
