@@ -60,7 +60,12 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker, store::D
   auto on_platform = [&owned](std::string_view e164) { return owned.count(std::string(e164)) > 0; };
   // Port requests arrive with the porting lifecycle; until then no number is in one.
   auto in_port_request = [](std::string_view) { return false; };
-  return DataResponse(200, checker.Check(numbers, on_platform, in_port_request));
+  Response r;
+  r.body =
+      "{\"data\":" +
+      numbering::PortabilityChecker::ToJson(checker.Check(numbers, on_platform, in_port_request)) +
+      ",\"errors\":null}";
+  return r;
 }
 
 }  // namespace

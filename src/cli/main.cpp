@@ -1,5 +1,6 @@
 // `portline`: one binary for the server and its admin/client commands.
 #include <CLI/CLI.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
@@ -512,7 +513,8 @@ int main(int argc, char** argv) {
     }
     auto on_platform = [&owned](std::string_view n) { return owned.count(std::string(n)) > 0; };
     auto none = [](std::string_view) { return false; };
-    const auto data = checker.Check(numbers, on_platform, none);
+    const auto data = boost::json::parse(
+        portline::numbering::PortabilityChecker::ToJson(checker.Check(numbers, on_platform, none)));
     if (as_json) {
       rc = PrintEnvelope(data);
       return;

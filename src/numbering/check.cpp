@@ -1,15 +1,12 @@
 #include "numbering/check.hpp"
 
-#include <boost/json/array.hpp>
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/object.hpp>
 #include <map>
 
+#include "core/log.hpp"
 #include "numbering/calendar.hpp"
 #include "numbering/nanp.hpp"
 
 namespace portline::numbering {
-namespace json = boost::json;
 namespace {
 
 constexpr std::pair<std::string_view, std::string_view> kStates[] = {
@@ -84,30 +81,30 @@ constexpr std::pair<std::string_view, std::string_view> kStates[] = {
     {"Nova Scotia/Prince Edward Island", "NS"},
 };
 
-// Results of a batch are built in one arena (json::monotonic_resource) and freed at once: a
-// 10,000-number check is otherwise dominated by malloc and free of its ~200,000 JSON nodes.
-json::object Reason(const json::storage_ptr& sp, std::string_view code, std::string message,
-                    std::initializer_list<std::string_view> next_steps) {
-  json::array steps(sp);
-  for (auto s : next_steps) {
-    steps.emplace_back(s);
-  }
-  return json::object(
-      {{"code", code}, {"message", std::move(message)}, {"next_steps", std::move(steps)}}, sp);
+void SetReason(CheckResult& r, std::string_view code, std::string message,
+               std::initializer_list<std::string> next_steps) {
+  r.reason_code = code;
+  r.reason_message = std::move(message);
+  r.next_steps.assign(next_steps.begin(), next_steps.end());
 }
 
-json::object Result(const json::storage_ptr& sp, std::string phone_number) {
-  return json::object({{"phone_number", std::move(phone_number)},
-                       {"portable", false},
-                       {"number_type", "invalid"},
-                       {"pin_required", false},
-                       {"account_number_required", false},
-                       {"fast_port_eligible", false},
-                       {"carrier", nullptr},
-                       {"location", nullptr},
-                       {"earliest_port_date", nullptr},
-                       {"reason", nullptr}},
-                      sp);
+void AppendString(std::string& out, std::string_view s) { log::AppendJsonString(out, s); }
+
+void AppendField(std::string& out, std::string_view key, std::string_view value,
+                 bool comma = true) {
+  if (comma) {
+    out.push_back(',');
+  }
+  out.push_back('"');
+  out.append(key);
+  out += "\":";
+  AppendString(out, value);
+}
+
+void AppendBool(std::string& out, std::string_view key, bool value) {
+  out += ",\"";
+  out.append(key);
+  out += value ? "\":true" : "\":false";
 }
 
 }  // namespace
@@ -125,112 +122,94 @@ std::string_view StateCode(std::string_view name) {
   return {};
 }
 
-json::value PortabilityChecker::Check(
+std::vector<CheckResult> PortabilityChecker::Check(
     const std::vector<std::string>& inputs,
     const std::function<bool(std::string_view)>& on_platform,
     const std::function<bool(std::string_view)>& in_port_request) const {
   const auto index = lnp_.Current();
   const Date today{std::chrono::floor<std::chrono::days>(clock_.Now())};
   std::map<std::pair<Country, int>, std::string> earliest;  // (country, FOC days) -> date
-  const json::storage_ptr sp = json::make_shared_resource<json::monotonic_resource>();
-  json::array results(sp);
-  results.reserve(inputs.size());
-  std::size_t portable_count = 0;
-  for (const auto& input : inputs) {
-    auto parsed = ParseNanp(input);
+  std::vector<CheckResult> results(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    CheckResult& r = results[i];
+    auto parsed = ParseNanp(inputs[i]);
     if (!parsed) {
-      auto r = Result(sp, input);
+      r.phone_number = inputs[i];
       const bool country = parsed.error().api_code == "UNSUPPORTED_COUNTRY";
-      r["reason"] =
-          Reason(sp, country ? "unsupported_country" : "invalid_number", parsed.error().message,
-                 {country ? "Portline ports US and Canadian numbers only"
-                          : "Check the number and send it in E.164 form, e.g. "
-                            "+14155550100"});
-      results.push_back(std::move(r));
+      SetReason(r, country ? "unsupported_country" : "invalid_number", parsed.error().message,
+                {country ? "Portline ports US and Canadian numbers only"
+                         : "Check the number and send it in E.164 form, e.g. +14155550100"});
       continue;
     }
     const NanpNumber& n = *parsed;
-    const std::string e164 = n.E164();
-    auto r = Result(sp, e164);
-    r["number_type"] = TypeName(n.type);
+    r.phone_number = n.E164();
+    r.number_type = TypeName(n.type);
     if (!n.region.empty()) {
-      const std::string_view code = StateCode(n.state);
-      r["location"] =
-          json::object{{"country", n.region},
-                       {"state", n.state},
-                       {"state_code", code},
-                       {"city", n.city.empty() ? json::value(nullptr) : json::value(n.city)}};
+      r.has_location = true;
+      r.country = n.region;
+      r.state = n.state;
+      r.state_code = StateCode(n.state);
+      r.city = n.city;
     }
     if (n.type == NumberType::kInvalid || n.type == NumberType::kN11) {
-      r["number_type"] = "invalid";
-      r["reason"] = Reason(sp, "invalid_number",
-                           n.type == NumberType::kN11
-                               ? "N11 codes (211-911) are service codes, not assignable numbers"
-                               : "area code " + std::to_string(n.npa) + " / exchange " +
-                                     std::to_string(n.nxx) + " is not in service",
-                           {"Check the number for typos"});
-      results.push_back(std::move(r));
+      r.number_type = "invalid";
+      SetReason(r, "invalid_number",
+                n.type == NumberType::kN11
+                    ? "N11 codes (211-911) are service codes, not assignable numbers"
+                    : "area code " + std::to_string(n.npa) + " / exchange " +
+                          std::to_string(n.nxx) + " is not in service",
+                {"Check the number for typos"});
       continue;
     }
     if (!n.IsUsOrCanada()) {
-      r["reason"] = Reason(sp, "unsupported_country",
-                           "+1 " + std::to_string(n.npa) + " belongs to " + std::string(n.region) +
-                               "; Portline ports US and Canadian numbers only",
-                           {"Port it to a provider that serves " + std::string(n.region)});
-      results.push_back(std::move(r));
+      SetReason(r, "unsupported_country",
+                "+1 " + std::to_string(n.npa) + " belongs to " + std::string(n.region) +
+                    "; Portline ports US and Canadian numbers only",
+                {"Port it to a provider that serves " + std::string(n.region)});
       continue;
     }
     if (n.type == NumberType::kTollFree) {
-      r["reason"] = Reason(sp, "toll_free_manual",
-                           "toll-free numbers move by a RespOrg change, handled manually",
-                           {"Open a toll-free port request with support",
-                            "Have the current RespOrg's account details ready"});
-      results.push_back(std::move(r));
+      SetReason(r, "toll_free_manual",
+                "toll-free numbers move by a RespOrg change, handled manually",
+                {"Open a toll-free port request with support",
+                 "Have the current RespOrg's account details ready"});
       continue;
     }
     if (n.type != NumberType::kGeographic) {
-      r["reason"] = Reason(sp, "unsupported_number_type",
-                           std::string(TypeName(n.type)) + " numbers cannot be ported in",
-                           {"Only geographic numbers can be ported"});
-      results.push_back(std::move(r));
+      SetReason(r, "unsupported_number_type",
+                std::string(TypeName(n.type)) + " numbers cannot be ported in",
+                {"Only geographic numbers can be ported"});
       continue;
     }
     const auto carrier_id = index->Lookup(n.national());
     const Carrier* carrier = carrier_id ? carriers_.Get(*carrier_id) : nullptr;
     if (carrier == nullptr) {
-      r["reason"] = Reason(sp, "unassigned", "no carrier holds " + e164 + "; it is not in service",
-                           {"Check the number", "An unassigned number cannot be ported"});
-      results.push_back(std::move(r));
+      SetReason(r, "unassigned", "no carrier holds " + r.phone_number + "; it is not in service",
+                {"Check the number", "An unassigned number cannot be ported"});
       continue;
     }
-    r["carrier"] = json::object({{"name", carrier->name},
-                                 {"spid", carrier->spid},
-                                 {"ocn", carrier->ocn},
-                                 {"kind", KindName(carrier->kind)}},
-                                sp);
-    r["number_type"] = carrier->kind == CarrierKind::kWireless
-                           ? "mobile"
-                           : (carrier->kind == CarrierKind::kVoip ? "voip" : "landline");
-    r["pin_required"] = carrier->rules.pin_required;
-    r["account_number_required"] = carrier->rules.account_number_required;
-    r["fast_port_eligible"] = carrier->rules.fast_port_eligible;
-    const std::string_view state_code = StateCode(n.state);
+    r.carrier = carrier;
+    r.number_type = carrier->kind == CarrierKind::kWireless
+                        ? "mobile"
+                        : (carrier->kind == CarrierKind::kVoip ? "voip" : "landline");
+    r.pin_required = carrier->rules.pin_required;
+    r.account_number_required = carrier->rules.account_number_required;
+    r.fast_port_eligible = carrier->rules.fast_port_eligible;
     if (!carrier->rules.supported) {
-      r["reason"] = Reason(sp, "carrier_not_supported",
-                           carrier->name + " does not port numbers out to Portline",
-                           {"Ask the carrier for a port-out through another provider"});
-    } else if (on_platform && on_platform(e164)) {
-      r["reason"] = Reason(sp, "already_on_platform", e164 + " is already on your account",
-                           {"Configure it with POST /v1/sip/attach"});
-    } else if (in_port_request && in_port_request(e164)) {
-      r["reason"] = Reason(sp, "in_active_port_request", e164 + " is in an active port request",
-                           {"Wait for that request to finish or cancel it"});
-    } else if (!options_.coverage.empty() && !options_.coverage.count(std::string(state_code))) {
-      r["reason"] =
-          Reason(sp, "no_coverage",
-                 "Portline does not serve " +
-                     (n.state.empty() ? std::string("this area") : std::string(n.state)) + " yet",
-                 {"Contact support to ask for coverage"});
+      SetReason(r, "carrier_not_supported",
+                carrier->name + " does not port numbers out to Portline",
+                {"Ask the carrier for a port-out through another provider"});
+    } else if (on_platform && on_platform(r.phone_number)) {
+      SetReason(r, "already_on_platform", r.phone_number + " is already on your account",
+                {"Configure it with POST /v1/sip/attach"});
+    } else if (in_port_request && in_port_request(r.phone_number)) {
+      SetReason(r, "in_active_port_request", r.phone_number + " is in an active port request",
+                {"Wait for that request to finish or cancel it"});
+    } else if (!options_.coverage.empty() && !options_.coverage.count(std::string(r.state_code))) {
+      SetReason(r, "no_coverage",
+                "Portline does not serve " +
+                    (n.state.empty() ? std::string("this area") : std::string(n.state)) + " yet",
+                {"Contact support to ask for coverage"});
     } else {
       const Country country = n.region == "CA" ? Country::kCa : Country::kUs;
       auto& date = earliest[{country, carrier->rules.foc_business_days}];
@@ -238,19 +217,77 @@ json::value PortabilityChecker::Check(
         date = FormatDate(EarliestPortDate(today, options_.min_port_days,
                                            carrier->rules.foc_business_days, country));
       }
-      r["portable"] = true;
-      r["earliest_port_date"] = date;
-      ++portable_count;
+      r.portable = true;
+      r.earliest_port_date = date;
     }
-    results.push_back(std::move(r));
   }
-  const std::size_t total = results.size();
-  return json::object({{"results", std::move(results)},
-                       {"summary", json::object({{"total", total},
-                                                 {"portable", portable_count},
-                                                 {"not_portable", total - portable_count}},
-                                                sp)}},
-                      sp);
+  return results;
+}
+
+std::string PortabilityChecker::ToJson(const std::vector<CheckResult>& results) {
+  std::string out;
+  out.reserve(results.size() * 420 + 128);
+  out += "{\"results\":[";
+  std::size_t portable = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const CheckResult& r = results[i];
+    portable += r.portable ? 1 : 0;
+    out += i == 0 ? "{" : ",{";
+    AppendField(out, "phone_number", r.phone_number, false);
+    AppendBool(out, "portable", r.portable);
+    AppendField(out, "number_type", r.number_type);
+    AppendBool(out, "pin_required", r.pin_required);
+    AppendBool(out, "account_number_required", r.account_number_required);
+    AppendBool(out, "fast_port_eligible", r.fast_port_eligible);
+    if (r.carrier != nullptr) {
+      out += ",\"carrier\":{";
+      AppendField(out, "name", r.carrier->name, false);
+      AppendField(out, "spid", r.carrier->spid);
+      AppendField(out, "ocn", r.carrier->ocn);
+      AppendField(out, "kind", KindName(r.carrier->kind));
+      out += "}";
+    } else {
+      out += ",\"carrier\":null";
+    }
+    if (r.has_location) {
+      out += ",\"location\":{";
+      AppendField(out, "country", r.country, false);
+      AppendField(out, "state", r.state);
+      AppendField(out, "state_code", r.state_code);
+      if (r.city.empty()) {
+        out += ",\"city\":null";
+      } else {
+        AppendField(out, "city", r.city);
+      }
+      out += "}";
+    } else {
+      out += ",\"location\":null";
+    }
+    if (r.earliest_port_date.empty()) {
+      out += ",\"earliest_port_date\":null";
+    } else {
+      AppendField(out, "earliest_port_date", r.earliest_port_date);
+    }
+    if (r.reason_code.empty()) {
+      out += ",\"reason\":null}";
+      continue;
+    }
+    out += ",\"reason\":{";
+    AppendField(out, "code", r.reason_code, false);
+    AppendField(out, "message", r.reason_message);
+    out += ",\"next_steps\":[";
+    for (std::size_t k = 0; k < r.next_steps.size(); ++k) {
+      if (k > 0) {
+        out.push_back(',');
+      }
+      AppendString(out, r.next_steps[k]);
+    }
+    out += "]}}";
+  }
+  out += "],\"summary\":{\"total\":" + std::to_string(results.size()) +
+         ",\"portable\":" + std::to_string(portable) +
+         ",\"not_portable\":" + std::to_string(results.size() - portable) + "}}";
+  return out;
 }
 
 }  // namespace portline::numbering

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <map>
 #include <random>
 #include <sstream>
@@ -241,9 +242,10 @@ TEST(CheckTest, ReasonsAndFields) {
   PortabilityChecker checker(lnp, reg, clock, opts);
   auto mine = [](std::string_view n) { return n == "+14155550199"; };
   auto none = [](std::string_view) { return false; };
-  const auto out = checker.Check({"+14155550100", "+12125550100", "+16045550100", "+14155550199",
-                                  "+13105550100", "+18005550100", "garbage", "+19005550100"},
-                                 mine, none);
+  const auto out = boost::json::parse(PortabilityChecker::ToJson(
+      checker.Check({"+14155550100", "+12125550100", "+16045550100", "+14155550199", "+13105550100",
+                     "+18005550100", "garbage", "+19005550100"},
+                    mine, none)));
   const auto& r = out.at("results").as_array();
   auto code = [&](std::size_t i) -> std::string {
     const auto& reason = r.at(i).at("reason");
@@ -266,5 +268,24 @@ TEST(CheckTest, ReasonsAndFields) {
   EXPECT_EQ(out.at("summary").at("portable").to_number<std::int64_t>(), 1);
 }
 
+}  // namespace
+}  // namespace portline::numbering
+
+namespace portline::numbering {
+namespace {
+TEST(CheckTest, JsonTextStaysValidForHostileInput) {
+  LnpService lnp(std::make_shared<const LnpIndex>(LnpIndex::Builder().Build()));
+  testing::FakeClock clock;
+  PortabilityChecker checker(lnp, CarrierRegistry::Default(), clock, {});
+  const std::vector<std::string> inputs = {"+1\"415\\n", std::string("\x01\xff", 2), "", "+1415"};
+  const auto out = boost::json::parse(PortabilityChecker::ToJson(checker.Check(inputs, {}, {})));
+  const auto& r = out.at("results").as_array();
+  ASSERT_EQ(r.size(), 4U);
+  EXPECT_EQ(r.at(0).at("phone_number").as_string(), "+1\"415\\n");
+  EXPECT_EQ(r.at(3).at("reason").at("code").as_string(), "invalid_number");
+  EXPECT_EQ(out.at("summary").at("total").as_int64(), 4);
+  EXPECT_EQ(PortabilityChecker::ToJson({}),
+            R"({"results":[],"summary":{"total":0,"portable":0,"not_portable":0}})");
+}
 }  // namespace
 }  // namespace portline::numbering
