@@ -430,14 +430,38 @@ Result<std::vector<std::string>> Directions(const json::object& body, FieldError
 }
 }  // namespace
 
-Result<json::value> SipService::Attach(std::string_view org, const json::object& body) {
-  FieldErrors errors;
+namespace {
+// The shared top level of attach and detach requests.
+struct NumbersRequest {
+  std::vector<std::string> raw_numbers;
+  std::optional<std::string> trunk_id;
+  std::vector<std::string> types;
+};
+
+Result<NumbersRequest> DecodeNumbersRequest(const json::object& body, FieldErrors& errors,
+                                            bool directions_required) {
   errors.RejectUnknown(body,
                        {"phone_number", "phone_numbers", "service", "trunk_id", "directions"});
   CheckService(body, errors);
-  const auto raw_numbers = NumbersOf(body, errors, kMaxNumbersPerAttach);
-  const auto trunk_id = errors.OptString(body, "trunk_id", 64);
-  PORTLINE_ASSIGN_OR_RETURN(auto types, Directions(body, errors, true));
+  NumbersRequest req;
+  req.raw_numbers = NumbersOf(body, errors, kMaxNumbersPerAttach);
+  req.trunk_id = errors.OptString(body, "trunk_id", 64);
+  PORTLINE_ASSIGN_OR_RETURN(req.types, Directions(body, errors, directions_required));
+  return req;
+}
+
+json::object InvalidNumberEntry(const std::string& raw) {
+  return FailedEntry(raw, "invalid_number",
+                     "'" + raw + "' is not an E.164 number such as +14150000000");
+}
+}  // namespace
+
+Result<json::value> SipService::Attach(std::string_view org, const json::object& body) {
+  FieldErrors errors;
+  PORTLINE_ASSIGN_OR_RETURN(auto request, DecodeNumbersRequest(body, errors, true));
+  const auto& raw_numbers = request.raw_numbers;
+  const auto& trunk_id = request.trunk_id;
+  const auto& types = request.types;
   std::vector<json::object> settings;
   // Directions() reported a malformed list already; validate entries only when it accepted it.
   if (const auto* dirs = body.if_contains("directions");
@@ -490,8 +514,7 @@ Result<json::value> SipService::Attach(std::string_view org, const json::object&
   for (const auto& raw : raw_numbers) {
     const auto number = NormalizeE164(raw);
     if (!number) {
-      failed.push_back(FailedEntry(raw, "invalid_number",
-                                   "'" + raw + "' is not an E.164 number such as +14150000000"));
+      failed.push_back(InvalidNumberEntry(raw));
       continue;
     }
     if (!done.insert(*number).second) {
@@ -615,12 +638,10 @@ Result<json::value> SipService::Update(std::string_view org, const json::object&
 
 Result<json::value> SipService::Detach(std::string_view org, const json::object& body) {
   FieldErrors errors;
-  errors.RejectUnknown(body,
-                       {"phone_number", "phone_numbers", "service", "trunk_id", "directions"});
-  CheckService(body, errors);
-  const auto raw_numbers = NumbersOf(body, errors, kMaxNumbersPerAttach);
-  const auto trunk_id = errors.OptString(body, "trunk_id", 64);
-  PORTLINE_ASSIGN_OR_RETURN(auto types, Directions(body, errors, false));
+  PORTLINE_ASSIGN_OR_RETURN(auto request, DecodeNumbersRequest(body, errors, false));
+  const auto& raw_numbers = request.raw_numbers;
+  const auto& trunk_id = request.trunk_id;
+  auto& types = request.types;
   if (const auto* dirs = body.if_contains("directions"); dirs != nullptr && dirs->is_array()) {
     std::size_t i = 0;
     for (const auto& d : dirs->get_array()) {
@@ -643,8 +664,7 @@ Result<json::value> SipService::Detach(std::string_view org, const json::object&
   for (const auto& raw : raw_numbers) {
     const auto number = NormalizeE164(raw);
     if (!number) {
-      failed.push_back(FailedEntry(raw, "invalid_number",
-                                   "'" + raw + "' is not an E.164 number such as +14150000000"));
+      failed.push_back(InvalidNumberEntry(raw));
       continue;
     }
     auto detach_one = [&](store::Connection& c) -> Result<json::array> {

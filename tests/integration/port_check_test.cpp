@@ -6,19 +6,7 @@
 namespace portline {
 namespace {
 
-class PortCheck : public testing::BackendTest {
- protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (HasFatalFailure() || IsSkipped()) {
-      return;
-    }
-    api_ = MakeApi();
-    key_ = NewOrgKey("acme");
-  }
-  std::unique_ptr<api::Api> api_;
-  std::string key_;
-};
+class PortCheck : public testing::ApiTest {};
 
 TEST_P(PortCheck, GetAsTheSeedShows) {
   auto r = Call(*api_, "GET", "/v1/sip/port/check?phone_numbers[]=%2B14155550100", key_);

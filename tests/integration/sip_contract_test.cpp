@@ -8,16 +8,8 @@
 namespace portline {
 namespace {
 
-class Sip : public testing::BackendTest {
+class Sip : public testing::ApiTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (HasFatalFailure() || IsSkipped()) {
-      return;
-    }
-    api_ = MakeApi();
-    key_ = NewOrgKey("acme");
-  }
   api::Response Post(const std::string& path, const std::string& body,
                      const std::string& key = {}) {
     return Call(*api_, "POST", path, key.empty() ? key_ : key, body);
@@ -44,9 +36,6 @@ class Sip : public testing::BackendTest {
     }
     return false;
   }
-
-  std::unique_ptr<api::Api> api_;
-  std::string key_;
 };
 
 const char* kAttachOutbound = R"({

@@ -106,4 +106,19 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   api::Metrics metrics_;
 };
 
+/// BackendTest plus the API and one organization ("acme", with SIP) and its key.
+class ApiTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) {
+      return;
+    }
+    api_ = MakeApi();
+    key_ = NewOrgKey("acme");
+  }
+  std::unique_ptr<api::Api> api_;
+  std::string key_;
+};
+
 }  // namespace portline::testing
