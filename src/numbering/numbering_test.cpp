@@ -289,3 +289,20 @@ TEST(CheckTest, JsonTextStaysValidForHostileInput) {
 }
 }  // namespace
 }  // namespace portline::numbering
+
+namespace portline::numbering {
+namespace {
+TEST(CheckTest, InActivePortRequestComesFromTheCaller) {
+  LnpIndex::Builder b;
+  b.SetPrefix(415555, CarrierRegistry::Default().BySpid("S201")->id);
+  LnpService lnp(std::make_shared<const LnpIndex>(std::move(b).Build()));
+  testing::FakeClock clock;
+  PortabilityChecker checker(lnp, CarrierRegistry::Default(), clock, {});
+  auto in_request = [](std::string_view n) { return n == "+14155550100"; };
+  const auto results = checker.Check({"+14155550100", "+14155550101"}, {}, in_request);
+  EXPECT_EQ(results.at(0).reason_code, "in_active_port_request");
+  EXPECT_FALSE(results.at(0).portable);
+  EXPECT_TRUE(results.at(1).portable);
+}
+}  // namespace
+}  // namespace portline::numbering
