@@ -1,5 +1,6 @@
 #include "numbering/check.hpp"
 
+#include <cstdint>
 #include <map>
 
 #include "core/log.hpp"
@@ -130,9 +131,25 @@ std::vector<CheckResult> PortabilityChecker::Check(
   const Date today{std::chrono::floor<std::chrono::days>(clock_.Now())};
   std::map<std::pair<Country, int>, std::string> earliest;  // (country, FOC days) -> date
   std::vector<CheckResult> results(inputs.size());
+  // Parse everything first, then look up every geographic US/CA number in one batch, so the
+  // index's memory accesses overlap (LnpIndex::LookupBatch).
+  std::vector<Result<NanpNumber>> numbers;
+  numbers.reserve(inputs.size());
+  std::vector<std::uint64_t> nationals;
+  std::vector<std::size_t> lookup_of(inputs.size(), SIZE_MAX);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    numbers.push_back(ParseNanp(inputs[i]));
+    const auto& n = numbers.back();
+    if (n && n->type == NumberType::kGeographic && n->IsUsOrCanada()) {
+      lookup_of[i] = nationals.size();
+      nationals.push_back(n->national());
+    }
+  }
+  std::vector<std::uint16_t> carrier_ids(nationals.size());
+  index->LookupBatch(nationals.data(), nationals.size(), carrier_ids.data());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     CheckResult& r = results[i];
-    auto parsed = ParseNanp(inputs[i]);
+    const auto& parsed = numbers[i];
     if (!parsed) {
       r.phone_number = inputs[i];
       const bool country = parsed.error().api_code == "UNSUPPORTED_COUNTRY";
@@ -181,8 +198,7 @@ std::vector<CheckResult> PortabilityChecker::Check(
                 {"Only geographic numbers can be ported"});
       continue;
     }
-    const auto carrier_id = index->Lookup(n.national());
-    const Carrier* carrier = carrier_id ? carriers_.Get(*carrier_id) : nullptr;
+    const Carrier* carrier = carriers_.Get(carrier_ids[lookup_of[i]]);
     if (carrier == nullptr) {
       SetReason(r, "unassigned", "no carrier holds " + r.phone_number + "; it is not in service",
                 {"Check the number", "An unassigned number cannot be ported"});

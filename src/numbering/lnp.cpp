@@ -113,6 +113,33 @@ std::optional<std::uint16_t> LnpIndex::Lookup(std::uint64_t national) const {
   return c == 0 ? std::nullopt : std::optional<std::uint16_t>(c);
 }
 
+void LnpIndex::LookupBatch(const std::uint64_t* numbers, std::size_t n, std::uint16_t* out) const {
+  // Two-stage software pipeline: prefetch the bucket bounds of number i + 16, then the slice
+  // of number i + 8 (whose bounds arrived meanwhile), then answer number i.
+  constexpr std::size_t kFar = 12;
+  constexpr std::size_t kNear = 6;
+  auto bounds = [this](std::uint64_t national, std::size_t& t, std::uint32_t& prefix) {
+    prefix = static_cast<std::uint32_t>(national / 10000U);
+    t = static_cast<std::size_t>(prefix) * 10U + (national % 10000U) / 1000U;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kFar < n && numbers[i + kFar] / 10000U < kPrefixes) {
+      std::size_t t = 0;
+      std::uint32_t prefix = 0;
+      bounds(numbers[i + kFar], t, prefix);
+      __builtin_prefetch(&offsets_[prefix]);
+      __builtin_prefetch(&thousands_[t]);
+    }
+    if (i + kNear < n && numbers[i + kNear] / 10000U < kPrefixes) {
+      std::size_t t = 0;
+      std::uint32_t prefix = 0;
+      bounds(numbers[i + kNear], t, prefix);
+      __builtin_prefetch(ported_.data() + offsets_[prefix] + thousands_[t]);
+    }
+    out[i] = Lookup(numbers[i]).value_or(0);
+  }
+}
+
 std::size_t LnpIndex::MemoryBytes() const {
   return prefix_.capacity() * sizeof(std::uint16_t) + blocks_.capacity() * sizeof(std::uint64_t) +
          thousands_.capacity() * sizeof(std::uint16_t) +

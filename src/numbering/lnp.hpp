@@ -42,6 +42,11 @@ class LnpIndex {
   /// Carrier id serving the number, or nullopt when the NPA-NXX is not assigned.
   [[nodiscard]] std::optional<std::uint16_t> Lookup(std::uint64_t national) const;
 
+  /// Lookup of many numbers at once: the same answers as Lookup, with the memory accesses of
+  /// later numbers prefetched while earlier ones are answered (independent misses overlap).
+  /// `out` must be as long as `numbers`; 0 means unassigned.
+  void LookupBatch(const std::uint64_t* numbers, std::size_t n, std::uint16_t* out) const;
+
   [[nodiscard]] std::size_t ported_count() const { return ported_.size(); }
   [[nodiscard]] std::size_t block_count() const { return blocks_.size(); }
   [[nodiscard]] std::size_t assigned_prefixes() const { return assigned_; }

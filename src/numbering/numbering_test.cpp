@@ -179,6 +179,18 @@ TEST(LnpTest, IndexMatchesBruteForceOnRandomData) {
     ASSERT_EQ(idx.Lookup(n), reference(n)) << n;
   }
   EXPECT_FALSE(idx.Lookup(99999999999ULL));  // out of range
+  // The batched lookup answers exactly as the single one.
+  std::vector<std::uint64_t> batch;
+  for (int i = 0; i < 50000; ++i) {
+    batch.push_back(rng() % 3 ? static_cast<std::uint64_t>(used[rng() % used.size()]) * 10000 +
+                                    rng() % 10000
+                              : rng() % 20000000000ULL);
+  }
+  std::vector<std::uint16_t> answers(batch.size());
+  idx.LookupBatch(batch.data(), batch.size(), answers.data());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_EQ(answers[i], reference(batch[i]).value_or(0)) << batch[i];
+  }
   // 4 bytes per ported number plus the fixed tables.
   EXPECT_LE(idx.MemoryBytes(), 28'000'000U + ported.size() * 4 + blocks.size() * 8);
 }
