@@ -235,7 +235,8 @@ TEST_P(ServerTest, GracefulShutdownFinishesInFlightAndClosesIdle) {
   ASSERT_TRUE(in_flight.SendRaw("POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                                 key_ + "\r\nContent-Type: application/json\r\nContent-Length: " +
                                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server read the head
+  // Let the server read the head, so the connection is in flight rather than idle.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
 
   server_->Signal(SIGTERM);
   EXPECT_TRUE(idle.WaitClosed(std::chrono::seconds(3)));
