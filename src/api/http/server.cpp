@@ -145,8 +145,19 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(s->opts.max_header_bytes));
     parser.body_limit(s->opts.max_body_bytes);
-    stream.expires_after(s->opts.header_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
+    // Fast path: a request usually arrives whole in the first read; parse what is buffered
+    // before falling back to asynchronous reads (saves a scheduler round trip and a timer).
+    parser.eager(true);
+    beast::error_code hec;
+    std::size_t hn = parser.put(buffer.data(), hec);
+    buffer.consume(hn);
+    if (hec == bhttp::error::need_more) {
+      hec = {};
+    }
+    if (!hec && !parser.is_header_done()) {
+      stream.expires_after(s->opts.header_timeout);
+      std::tie(hec, hn) = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
+    }
     if (!hec && !parser.is_done()) {
       if (auto expect = parser.get()[bhttp::field::expect]; IEquals(expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
