@@ -45,6 +45,19 @@ Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg, 
   return db;
 }
 
+numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg) {
+  numbering::CheckOptions opts;
+  opts.min_port_days = static_cast<int>(cfg.min_port_days);
+  opts.max_numbers = static_cast<std::size_t>(cfg.check_max_numbers);
+  std::stringstream coverage(cfg.coverage);
+  for (std::string code; std::getline(coverage, code, ',');) {
+    if (!code.empty()) {
+      opts.coverage.insert(code);
+    }
+  }
+  return opts;
+}
+
 namespace {
 // Purges expired idempotency records once an hour, on the worker pool.
 void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::Api& api) {
@@ -104,16 +117,7 @@ int Serve(const config::Config& cfg) {
              {"prefixes", static_cast<std::int64_t>(lnp_index->assigned_prefixes())},
              {"ported", static_cast<std::int64_t>(lnp_index->ported_count())}});
   numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(std::move(*lnp_index)));
-  numbering::CheckOptions check_opts;
-  check_opts.min_port_days = static_cast<int>(cfg.min_port_days);
-  check_opts.max_numbers = static_cast<std::size_t>(cfg.check_max_numbers);
-  std::stringstream coverage(cfg.coverage);
-  for (std::string code; std::getline(coverage, code, ',');) {
-    if (!code.empty()) {
-      check_opts.coverage.insert(code);
-    }
-  }
-  numbering::PortabilityChecker checker(lnp, carriers, clock, check_opts);
+  numbering::PortabilityChecker checker(lnp, carriers, clock, CheckOptionsFrom(cfg));
 
   api::Metrics metrics;
   api::ApiOptions api_opts;

@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "numbering/check.hpp"
 #include "store/database.hpp"
 
 namespace portline::app {
@@ -11,6 +12,9 @@ namespace portline::app {
 /// Opens storage as configured (SQLite under data_dir, or PostgreSQL) and applies migrations.
 [[nodiscard]] Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg,
                                                                    int pool_size);
+
+/// Portability-check options from the configuration (porting.*; coverage is "CA,NY,ON").
+[[nodiscard]] numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg);
 
 /// `portline serve`: runs the API until SIGTERM/SIGINT, then drains and returns 0.
 /// Prints "portline listening on http://HOST:PORT" on stdout once bound.

@@ -469,15 +469,7 @@ int main(int argc, char** argv) {
     }
     portline::numbering::LnpService lnp(
         std::make_shared<const portline::numbering::LnpIndex>(std::move(*index)));
-    portline::numbering::CheckOptions opts;
-    opts.min_port_days = static_cast<int>(cfg->min_port_days);
-    opts.max_numbers = static_cast<std::size_t>(cfg->check_max_numbers);
-    std::stringstream coverage(cfg->coverage);
-    for (std::string code; std::getline(coverage, code, ',');) {
-      if (!code.empty()) {
-        opts.coverage.insert(code);
-      }
-    }
+    const auto opts = portline::app::CheckOptionsFrom(*cfg);
     portline::SystemClock clock;
     portline::numbering::PortabilityChecker checker(lnp, carriers, clock, opts);
     std::set<std::string> owned;
