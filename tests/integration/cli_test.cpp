@@ -198,8 +198,11 @@ TEST_F(CliTest, PortCheckTableJsonAndStdin) {
   EXPECT_NE(json.out.find(R"("code":"unsupported_country")"), std::string::npos) << json.out;
   const std::string list = dir_.path() + "/numbers.txt";
   std::ofstream(list) << "+14155550123\n\n+12125550100\n";
-  auto piped = RunPortline({"port", "check", "--json", "-"}, env_);  // empty stdin
-  EXPECT_EQ(piped.exit_code, 0);
+  auto piped = RunPortline({"port", "check", "--json", "-"}, env_, list);
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_NE(piped.out.find(R"("phone_number":"+14155550123")"), std::string::npos) << piped.out;
+  EXPECT_NE(piped.out.find(R"("phone_number":"+12125550100")"), std::string::npos) << piped.out;
+  EXPECT_NE(piped.out.find(R"("total":2)"), std::string::npos);  // the blank line is skipped
 }
 
 TEST_F(CliTest, LnpImportValidatesAndInstalls) {

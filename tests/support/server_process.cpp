@@ -37,7 +37,7 @@ std::vector<std::string> MergedEnv(const std::map<std::string, std::string>& ext
 }
 
 pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            int out_fd, int err_fd) {
+            int out_fd, int err_fd, const std::string& stdin_path = {}) {
   std::vector<std::string> argv_s;
   argv_s.push_back(PortlineBinary());
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -55,6 +55,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
   const pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test binary that crashed
+    const int in_fd = open(stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY);
+    dup2(in_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
     execve(argv[0], argv.data(), envp.data());
@@ -75,12 +77,13 @@ std::string TempFile(const char* tag) {
 std::string PortlineBinary() { return PORTLINE_BINARY_PATH; }
 
 CommandResult RunPortline(const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& env) {
+                          const std::map<std::string, std::string>& env,
+                          const std::string& stdin_path) {
   const std::string out_path = TempFile("out");
   const std::string err_path = TempFile("err");
   const int out_fd = open(out_path.c_str(), O_WRONLY | O_TRUNC);
   const int err_fd = open(err_path.c_str(), O_WRONLY | O_TRUNC);
-  const pid_t pid = Spawn(args, env, out_fd, err_fd);
+  const pid_t pid = Spawn(args, env, out_fd, err_fd, stdin_path);
   close(out_fd);
   close(err_fd);
   int status = 0;

@@ -20,9 +20,11 @@ struct CommandResult {
   std::string err;
 };
 
-/// Runs `portline args…` to completion with extra environment variables.
+/// Runs `portline args…` to completion with extra environment variables; standard input comes
+/// from `stdin_path` (empty: /dev/null).
 CommandResult RunPortline(const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& env = {});
+                          const std::map<std::string, std::string>& env = {},
+                          const std::string& stdin_path = {});
 
 /// `portline serve` as a child process on 127.0.0.1:0. Stops it (SIGKILL) on destruction if
 /// still running.
