@@ -62,11 +62,12 @@ bool Accounts::IsKnownEntitlement(std::string_view e) {
 
 Result<Organization> Accounts::LoadOrg(store::Connection& c, std::string_view id) {
   PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT id, name, created_at FROM organizations WHERE id = $1", {id}));
+      auto rows,
+      c.Query("SELECT id, name, created_at, sandbox FROM organizations WHERE id = $1", {id}));
   if (rows.empty()) {
     return Fail(Errc::kNotFound, "organization not found");
   }
-  Organization org{rows[0].Text(0), rows[0].Text(1), rows[0].Int(2), {}};
+  Organization org{rows[0].Text(0), rows[0].Text(1), rows[0].Int(2), {}, rows[0].Int(3) != 0};
   PORTLINE_ASSIGN_OR_RETURN(auto ents,
                             c.Query("SELECT entitlement FROM org_entitlements WHERE org_id = $1 "
                                     "ORDER BY entitlement",
@@ -78,7 +79,8 @@ Result<Organization> Accounts::LoadOrg(store::Connection& c, std::string_view id
 }
 
 Result<Organization> Accounts::CreateOrg(std::string_view name,
-                                         const std::vector<std::string>& entitlements) {
+                                         const std::vector<std::string>& entitlements,
+                                         bool sandbox) {
   if (auto why = CheckOrgName(name); !why.empty()) {
     return FailCode(Errc::kInvalidArgument, "INVALID_FIELD", "name " + why, "name");
   }
@@ -92,9 +94,9 @@ Result<Organization> Accounts::CreateOrg(std::string_view name,
   const std::string id = NewId("org", now);
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   auto create = [&](store::Connection& c) -> Result<Organization> {
-    auto inserted =
-        c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
-                  {id, name, ToUnixMillis(now)});
+    auto inserted = c.Execute(
+        "INSERT INTO organizations (id, name, created_at, sandbox) VALUES ($1, $2, $3, $4)",
+        {id, name, ToUnixMillis(now), sandbox ? 1 : 0});
     if (!inserted) {
       if (inserted.error().code == Errc::kConflict) {
         return FailCode(Errc::kConflict, "ORG_EXISTS",
@@ -171,7 +173,7 @@ Result<Organization> Accounts::EnsureDefaultOrg(std::string_view name) {
     return found;
   }
   std::vector<std::string> all(kKnownEntitlements.begin(), kKnownEntitlements.end());
-  auto created = CreateOrg(name, all);
+  auto created = CreateOrg(name, all, /*sandbox=*/true);
   if (!created && created.error().code == Errc::kConflict) {
     return FindOrg(name);  // another node created it first
   }

@@ -21,6 +21,7 @@ struct Organization {
   std::string name;
   std::int64_t created_at = 0;            // Unix ms
   std::vector<std::string> entitlements;  // sorted
+  bool sandbox = false;                   // runs on the simulated carrier network and its own clock
 
   [[nodiscard]] bool Has(std::string_view entitlement) const;
 };
@@ -64,7 +65,8 @@ class Accounts {
 
   /// kInvalidArgument for a bad name or unknown entitlement, kConflict if the name is taken.
   [[nodiscard]] Result<Organization> CreateOrg(std::string_view name,
-                                               const std::vector<std::string>& entitlements);
+                                               const std::vector<std::string>& entitlements,
+                                               bool sandbox = false);
   /// The organization with this id; kNotFound otherwise.
   [[nodiscard]] Result<Organization> GetOrg(std::string_view id);
   /// Finds by id ("org_…") or by exact name; kNotFound otherwise.
@@ -73,7 +75,7 @@ class Accounts {
   /// Grants (or revokes) an entitlement; kInvalidArgument for unknown entitlements.
   [[nodiscard]] Result<Organization> SetEntitlement(std::string_view org_id,
                                                     std::string_view entitlement, bool granted);
-  /// Creates the organization `name` with every known entitlement unless it exists.
+  /// Creates the organization `name` (a sandbox) with every known entitlement unless it exists.
   [[nodiscard]] Result<Organization> EnsureDefaultOrg(std::string_view name);
 
   [[nodiscard]] Result<CreatedKey> CreateKey(std::string_view org_id, std::string_view name);

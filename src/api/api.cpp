@@ -49,7 +49,8 @@ bool IsJsonContentType(std::string_view ct) {
 }  // namespace
 
 Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
-         const numbering::PortabilityChecker& checker, store::Database& db, const Clock& clock,
+         const numbering::PortabilityChecker& checker, porting::PortingService& porting,
+         carriers::SimulatedNetwork* sandbox, store::Database& db, const Clock& clock,
          Metrics& metrics, ApiOptions options)
     : accounts_(accounts),
       db_(db),
@@ -61,7 +62,7 @@ Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);
   RegisterSipRoutes(router_, sip);
-  RegisterPortingRoutes(router_, checker, db_);
+  RegisterPortingRoutes(router_, checker, porting, sandbox);
 }
 
 bool Api::CanRunInline(const Request& req) const {
@@ -151,7 +152,10 @@ Response Api::Dispatch(Request& req) {
 
   if (!req.body.empty() && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH")) {
     const auto ct = req.HeaderValue("content-type");
-    if (!ct || !IsJsonContentType(*ct)) {
+    // The signature page posts an HTML form; everything else speaks JSON.
+    const bool form_ok = StartsWith(req.path, "/sign/") && ct &&
+                         IEquals(ct->substr(0, ct->find(';')), "application/x-www-form-urlencoded");
+    if (!form_ok && (!ct || !IsJsonContentType(*ct))) {
       Response r = error(Error{Errc::kUnsupportedMediaType,
                                "the request body must be sent as Content-Type: application/json",
                                {},

@@ -10,8 +10,10 @@
 #include "api/rate_limit.hpp"
 #include "api/router.hpp"
 #include "api/types.hpp"
+#include "carriers/simulator.hpp"
 #include "core/clock.hpp"
 #include "numbering/check.hpp"
+#include "porting/service.hpp"
 #include "store/database.hpp"
 #include "trunks/service.hpp"
 
@@ -30,7 +32,8 @@ struct ApiOptions {
 class Api {
  public:
   Api(accounts::Accounts& accounts, trunks::SipService& sip,
-      const numbering::PortabilityChecker& checker, store::Database& db, const Clock& clock,
+      const numbering::PortabilityChecker& checker, porting::PortingService& porting,
+      carriers::SimulatedNetwork* sandbox, store::Database& db, const Clock& clock,
       Metrics& metrics, ApiOptions options);
 
   [[nodiscard]] Response Handle(Request& req);
@@ -63,8 +66,9 @@ class Api {
 void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
 void RegisterSipRoutes(Router& router, trunks::SipService& sip);
+/// `sandbox`: the simulated carrier network behind /v1/sandbox/accounts (nullptr: none).
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
-                           store::Database& db);
+                           porting::PortingService& porting, carriers::SimulatedNetwork* sandbox);
 
 /// The OpenAPI 3.1 document served at /v1/openapi.json (api/openapi.json, embedded).
 [[nodiscard]] std::string_view OpenApiDocument();

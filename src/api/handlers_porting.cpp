@@ -1,50 +1,21 @@
-// /v1/sip/port/check: bulk portability checks (Bland's GET shape, plus a POST for big batches).
+// /v1/sip/port*: portability checks, port requests and their lifecycle; /v1/sandbox/*: the
+// sandbox carrier network and clock; /sign/{token}: the signature page of a port request.
 #include <boost/json/array.hpp>
+#include <cctype>
 #include <set>
 
 #include "api/api.hpp"
 #include "api/json.hpp"
+#include "core/time.hpp"
 #include "numbering/nanp.hpp"
+#include "numbering/timezone.hpp"
 
 namespace portline::api {
 namespace {
 
-// The organization's own numbers among `inputs` (normalized E.164), in chunks of 500.
-Result<std::set<std::string>> OwnedNumbers(store::Database& db, std::string_view org,
-                                           const std::vector<std::string>& inputs) {
-  std::vector<std::string> candidates;
-  for (const auto& in : inputs) {
-    if (auto n = numbering::ParseNanp(in)) {
-      candidates.push_back(n->E164());
-    }
-  }
-  std::set<std::string> owned;
-  PORTLINE_ASSIGN_OR_RETURN(auto lease, db.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto any, lease->Query("SELECT 1 FROM phone_numbers WHERE org_id = $1 LIMIT 1", {org}));
-  if (any.empty()) {
-    return owned;  // most checks come from organizations that own none of the numbers yet
-  }
-  for (std::size_t i = 0; i < candidates.size(); i += 500) {
-    const std::size_t end = std::min(candidates.size(), i + 500);
-    std::string sql =
-        "SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND phone_number IN (";
-    store::Params params{org};
-    for (std::size_t k = i; k < end; ++k) {
-      sql += (k == i ? "$" : ", $") + std::to_string(params.size() + 1);
-      params.emplace_back(candidates[k]);
-    }
-    sql += ")";
-    PORTLINE_ASSIGN_OR_RETURN(auto rows, lease->Query(sql, params));
-    for (const auto& r : rows) {
-      owned.insert(r.Text(0));
-    }
-  }
-  return owned;
-}
-
-Result<Response> RunCheck(const numbering::PortabilityChecker& checker, store::Database& db,
-                          const Request& req, const std::vector<std::string>& numbers) {
+Result<Response> RunCheck(const numbering::PortabilityChecker& checker,
+                          porting::PortingService& porting, const Request& req,
+                          const std::vector<std::string>& numbers) {
   const std::size_t max = checker.options().max_numbers;
   if (numbers.empty()) {
     return FailCode(Errc::kInvalidArgument, "REQUIRED",
@@ -56,10 +27,19 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker, store::D
                         std::to_string(numbers.size()) + "); split the list",
                     "phone_numbers");
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto owned, OwnedNumbers(db, req.OrgId(), numbers));
-  auto on_platform = [&owned](std::string_view e164) { return owned.count(std::string(e164)) > 0; };
-  // Port requests arrive with the porting lifecycle; until then no number is in one.
-  auto in_port_request = [](std::string_view) { return false; };
+  std::vector<std::string> e164;
+  e164.reserve(numbers.size());
+  for (const auto& in : numbers) {
+    if (auto n = numbering::ParseNanp(in)) {
+      e164.push_back(n->E164());
+    }
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto owned, porting.NumbersOnPlatform(req.OrgId(), e164));
+  PORTLINE_ASSIGN_OR_RETURN(auto porting_now, porting.NumbersInActiveRequests(req.OrgId(), e164));
+  auto on_platform = [&owned](std::string_view n) { return owned.count(std::string(n)) > 0; };
+  auto in_port_request = [&porting_now](std::string_view n) {
+    return porting_now.count(std::string(n)) > 0;
+  };
   Response r;
   r.body =
       "{\"data\":" +
@@ -68,19 +48,209 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker, store::D
   return r;
 }
 
+porting::Actor ActorOf(const Request& req) {
+  return porting::Actor{req.OrgId(), "key:" + req.principal->key_id};
+}
+
+Result<Response> Ok(Result<boost::json::value> data, int status = 200) {
+  if (!data) {
+    return tl::unexpected(std::move(data).error());
+  }
+  return DataResponse(status, std::move(*data));
+}
+
+Result<porting::ListFilter> ParseListFilter(const Request& req) {
+  porting::ListFilter f;
+  FieldErrors errors;
+  static const std::set<std::string> kStatuses = {
+      "draft",           "waiting_for_signature", "submitted", "in_progress", "completed",
+      "action_required", "cancel_pending",        "canceled",  "failed",      "expired"};
+  if (auto s = req.Query("status")) {
+    std::size_t start = 0;
+    while (start <= s->size()) {
+      const auto comma = s->find(',', start);
+      const std::string one =
+          s->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (kStatuses.count(one) == 0) {
+        errors.Add("status", "INVALID_VALUE",
+                   "status '" + one +
+                       "' is not a port request status (draft, waiting_for_signature, "
+                       "submitted, in_progress, completed, action_required, cancel_pending, "
+                       "canceled, failed, expired)");
+      } else {
+        f.statuses.push_back(one);
+      }
+      if (comma == std::string::npos) {
+        break;
+      }
+      start = comma + 1;
+    }
+  }
+  if (auto n = req.Query("phone_number")) {
+    auto parsed = numbering::ParseNanp(*n);
+    if (!parsed) {
+      errors.Add("phone_number", "INVALID_NUMBER", "phone_number must be an E.164 number");
+    } else {
+      f.phone_number = parsed->E164();
+    }
+  }
+  f.customer_reference = req.Query("customer_reference");
+  for (const auto& [key, slot] :
+       {std::pair<const char*, std::optional<std::int64_t>*>{"created_after", &f.created_after},
+        {"created_before", &f.created_before}}) {
+    if (auto v = req.Query(key)) {
+      const auto t = ParseRfc3339(*v);
+      if (!t) {
+        errors.Add(key, "INVALID_DATE",
+                   std::string(key) + " must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z");
+      } else {
+        *slot = ToUnixMillis(*t);
+      }
+    }
+  }
+  for (const auto& [key, slot] :
+       {std::pair<const char*, std::optional<std::string>*>{"foc_date_from", &f.foc_from},
+        {"foc_date_to", &f.foc_to}}) {
+    if (auto v = req.Query(key)) {
+      if (v->size() != 10 || !numbering::ParseDate(*v)) {
+        errors.Add(key, "INVALID_DATE", std::string(key) + " must be a date YYYY-MM-DD");
+      } else {
+        *slot = *v;
+      }
+    }
+  }
+  if (!errors.empty()) {
+    return tl::unexpected(errors.ToError());
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto page, ParsePageParams(req, "port", 20, 100));
+  f.limit = page.limit;
+  f.after = page.cursor;
+  return f;
+}
+
+std::string Html(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// application/x-www-form-urlencoded → pairs ('+' is a space; bad escapes are kept verbatim).
+std::vector<std::pair<std::string, std::string>> ParseForm(std::string_view body) {
+  auto decode = [](std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        out.push_back(' ');
+      } else if (s[i] == '%' && i + 2 < s.size() &&
+                 std::isxdigit(static_cast<unsigned char>(s[i + 1])) != 0 &&
+                 std::isxdigit(static_cast<unsigned char>(s[i + 2])) != 0) {
+        out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+        i += 2;
+      } else {
+        out.push_back(s[i]);
+      }
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    auto amp = body.find('&', start);
+    if (amp == std::string_view::npos) {
+      amp = body.size();
+    }
+    const auto part = body.substr(start, amp - start);
+    const auto eq = part.find('=');
+    out.emplace_back(decode(part.substr(0, eq)),
+                     eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1)));
+    start = amp + 1;
+  }
+  return out;
+}
+
+Response SignaturePageResponse(const porting::SignatureView& v, std::string_view token,
+                               const std::string& error, int status) {
+  std::string rows;
+  for (const auto& [number, carrier] : v.numbers) {
+    rows += "<tr><td>" + Html(number) + "</td><td>" + Html(carrier) + "</td></tr>";
+  }
+  std::string body =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>Letter of Authorization</title><style>"
+      "body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;"
+      "line-height:1.5}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
+      "#ddd;padding:.3rem;text-align:left}input[type=text]{width:100%;padding:.5rem;font-size:1rem}"
+      "button{padding:.7rem 1.2rem;font-size:1rem}.error{color:#b00020}.done{color:#006400}"
+      "</style></head><body><h1>Letter of Authorization</h1>";
+  body += "<p>Port request <code>" + Html(v.request_id) + "</code>: status <strong>" +
+          Html(v.status) + "</strong>.</p>";
+  body +=
+      "<p>I authorize Portline and its carrier partners to act as my agent to move the "
+      "telephone numbers below from their current carrier, for <strong>" +
+      Html(v.customer) + "</strong>, service address " + Html(v.address) +
+      ", with a requested port date of " + Html(v.target_date) + ".</p>";
+  body += "<table><tr><th>Number</th><th>Current carrier</th></tr>" + rows + "</table>";
+  if (!error.empty()) {
+    body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
+  }
+  if (v.signed_at) {
+    body += "<p class=\"done\">Signed by " + Html(v.signer_name) + " on " +
+            Html(FormatRfc3339(FromUnixMillis(*v.signed_at))) + ". Thank you.</p>";
+  } else if (v.status == "waiting_for_signature") {
+    body += "<form method=\"post\" action=\"/sign/" + Html(token) +
+            "\"><p><label>Full name (as authorized representative)<br>"
+            "<input type=\"text\" name=\"name\" required maxlength=\"200\" "
+            "autocomplete=\"name\"></label></p><p><label>Title (optional)<br>"
+            "<input type=\"text\" name=\"title\" maxlength=\"100\"></label></p>"
+            "<p><label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> I am "
+            "authorized to port these numbers and I agree to this Letter of Authorization."
+            "</label></p><p><button type=\"submit\">Sign</button></p></form>";
+  }
+  body += "</body></html>";
+  Response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.push_back({"Cache-Control", "no-store"});
+  r.headers.push_back({"Referrer-Policy", "no-referrer"});
+  r.headers.push_back({"X-Frame-Options", "DENY"});
+  return r;
+}
+
 }  // namespace
 
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
-                           store::Database& db) {
-  router.Add("GET", "/v1/sip/port/check", [&checker, &db](Request& req) -> Result<Response> {
+                           porting::PortingService& porting, carriers::SimulatedNetwork* sandbox) {
+  router.Add("GET", "/v1/sip/port/check", [&checker, &porting](Request& req) -> Result<Response> {
     auto numbers = req.QueryAll("phone_numbers[]");
     for (auto& n : req.QueryAll("phone_numbers")) {
       numbers.push_back(std::move(n));
     }
-    return RunCheck(checker, db, req, numbers);
+    return RunCheck(checker, porting, req, numbers);
   });
 
-  router.Add("POST", "/v1/sip/port/check", [&checker, &db](Request& req) -> Result<Response> {
+  router.Add("POST", "/v1/sip/port/check", [&checker, &porting](Request& req) -> Result<Response> {
     PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
     FieldErrors errors;
     errors.RejectUnknown(body, {"phone_numbers"});
@@ -104,7 +274,155 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     if (!errors.empty()) {
       return tl::unexpected(errors.ToError());
     }
-    return RunCheck(checker, db, req, numbers);
+    return RunCheck(checker, porting, req, numbers);
+  });
+
+  router.Add("POST", "/v1/sip/port/initiate", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.Create(ActorOf(req), body), 201);
+  });
+  router.Add("GET", "/v1/sip/port", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto filter, ParseListFilter(req));
+    return Ok(porting.List(req.OrgId(), filter));
+  });
+  router.Add("GET", "/v1/sip/port/configuration", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.GetConfiguration(req.OrgId()));
+  });
+  router.Add("PUT", "/v1/sip/port/configuration", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.PutConfiguration(req.OrgId(), body));
+  });
+  router.Add("GET", "/v1/sip/port/{id}", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.Get(req.OrgId(), req.PathParam("id")));
+  });
+  router.Add("PUT", "/v1/sip/port/{id}", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.Replace(ActorOf(req), req.PathParam("id"), body));
+  });
+  router.Add("DELETE", "/v1/sip/port/{id}", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.Cancel(ActorOf(req), req.PathParam("id")));
+  });
+  router.Add("GET", "/v1/sip/port/{id}/events", [&porting](Request& req) -> Result<Response> {
+    auto page = ParsePageParams(
+        req,
+        [](std::string_view c) {
+          return !c.empty() && c.size() < 19 &&
+                 std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        },
+        100, 1000);
+    if (!page) {
+      return tl::unexpected(page.error());
+    }
+    const std::int64_t after = page->cursor ? std::stoll(*page->cursor) : 0;
+    return Ok(porting.Events(req.OrgId(), req.PathParam("id"), after, page->limit));
+  });
+  router.Add("GET", "/v1/sip/port/{id}/numbers/{phone_number}",
+             [&porting](Request& req) -> Result<Response> {
+               return Ok(porting.GetNumber(req.OrgId(), req.PathParam("id"),
+                                           req.PathParam("phone_number")));
+             });
+  router.Add("DELETE", "/v1/sip/port/{id}/numbers/{phone_number}",
+             [&porting](Request& req) -> Result<Response> {
+               return Ok(porting.CancelNumber(ActorOf(req), req.PathParam("id"),
+                                              req.PathParam("phone_number")));
+             });
+  router.Add("POST", "/v1/sip/port/{id}/notes", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.AddNote(ActorOf(req), req.PathParam("id"), body), 201);
+  });
+  router.Add("GET", "/v1/sip/port/{id}/notes", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.Notes(req.OrgId(), req.PathParam("id")));
+  });
+  router.Add("GET", "/v1/sip/port/{id}/activations", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.Activations(req.OrgId(), req.PathParam("id")));
+  });
+  router.Add("POST", "/v1/sip/port/{id}/activate", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.Activate(ActorOf(req), req.PathParam("id"), body));
+  });
+
+  // The sandbox: only sandbox organizations see it (live ones get 404).
+  auto sandbox_only = [&porting](const Request& req) -> Result<void> {
+    PORTLINE_ASSIGN_OR_RETURN(bool is_sandbox, porting.IsSandbox(req.OrgId()));
+    if (!is_sandbox) {
+      return FailCode(Errc::kNotFound, "NOT_SANDBOX",
+                      "no route for " + req.path +
+                          " (sandbox routes exist only for sandbox "
+                          "organizations)");
+    }
+    return {};
+  };
+  router.Add("GET", "/v1/sandbox/clock", [&porting](Request& req) -> Result<Response> {
+    return Ok(porting.SandboxClock(req.OrgId()));
+  });
+  router.Add("POST", "/v1/sandbox/clock/advance", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+    return Ok(porting.AdvanceClock(req.OrgId(), body));
+  });
+  router.Add("POST", "/v1/sandbox/accounts",
+             [sandbox, sandbox_only](Request& req) -> Result<Response> {
+               PORTLINE_RETURN_IF_ERROR(sandbox_only(req));
+               if (sandbox == nullptr) {
+                 return FailCode(Errc::kNotFound, "NOT_SANDBOX", "no simulated carrier network");
+               }
+               PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+               return Ok(sandbox->CreateAccount(req.OrgId(), body), 201);
+             });
+  router.Add("GET", "/v1/sandbox/accounts",
+             [sandbox, sandbox_only](Request& req) -> Result<Response> {
+               PORTLINE_RETURN_IF_ERROR(sandbox_only(req));
+               if (sandbox == nullptr) {
+                 return FailCode(Errc::kNotFound, "NOT_SANDBOX", "no simulated carrier network");
+               }
+               return Ok(sandbox->ListAccounts(req.OrgId()));
+             });
+
+  // The signature page: no API key; the unguessable token is the credential.
+  router.Add("GET", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
+    const auto& token = req.PathParam("token");
+    auto page = porting.SignaturePage(token);
+    if (!page) {
+      Response r;
+      r.status = 404;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
+               Html(page.error().message) + "</p>";
+      return r;
+    }
+    return SignaturePageResponse(*page, token, {}, 200);
+  });
+  router.Add("POST", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
+    const auto& token = req.PathParam("token");
+    porting::SignatureInput in;
+    for (const auto& [k, v] : ParseForm(req.body)) {
+      if (k == "name") {
+        in.name = v;
+      } else if (k == "title") {
+        in.title = v;
+      } else if (k == "consent") {
+        in.consent = v == "yes" || v == "on" || v == "true";
+      }
+    }
+    while (!in.name.empty() && in.name.back() == ' ') {
+      in.name.pop_back();
+    }
+    in.ip = req.remote_addr;
+    in.user_agent = std::string(req.HeaderValue("user-agent").value_or(""));
+    auto signed_page = porting.Sign(token, in);
+    if (signed_page) {
+      return SignaturePageResponse(*signed_page, token, {}, 200);
+    }
+    auto page = porting.SignaturePage(token);
+    if (!page) {
+      Response r;
+      r.status = 404;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
+               Html(page.error().message) + "</p>";
+      return r;
+    }
+    return SignaturePageResponse(*page, token, signed_page.error().message,
+                                 HttpStatus(signed_page.error().code));
   });
 }
 

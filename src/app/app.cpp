@@ -2,6 +2,7 @@
 // lifetimes and threads (one network thread, a pool of handler threads).
 #include "app/app.hpp"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -18,12 +20,14 @@
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
 #include "api/http/server.hpp"
+#include "carriers/simulator.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/secret_box.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
+#include "porting/service.hpp"
 #include "trunks/network.hpp"
 #include "trunks/service.hpp"
 
@@ -119,12 +123,26 @@ int Serve(const config::Config& cfg) {
   numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(std::move(*lnp_index)));
   numbering::PortabilityChecker checker(lnp, carriers, clock, CheckOptionsFrom(cfg));
 
+  carriers::SimulatedNetwork simulator(**db, carriers, lnp, clock);
+  if (auto seeded = simulator.Seed(); !seeded) {
+    log::Error("cannot seed the simulated carrier network", {{"error", seeded.error().message}});
+    return 1;
+  }
+  porting::PortingOptions port_opts;
+  port_opts.max_numbers = static_cast<std::size_t>(cfg.request_max_numbers);
+  port_opts.min_port_days = static_cast<int>(cfg.min_port_days);
+  port_opts.node_id = NewId("node", clock.Now());  // unique per process: leases name it
+  porting::PortingService porting(**db, clock, *box, checker, carriers, simulator, port_opts);
+  porting.SetPostPortHook(
+      [&sip](std::string_view org, const std::vector<std::string>& numbers,
+             const boost::json::object& config) { return sip.AttachPorted(org, numbers, config); });
+
   api::Metrics metrics;
   api::ApiOptions api_opts;
   api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
-  api::Api api(accounts, sip, checker, **db, clock, metrics, api_opts);
+  api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, api_opts);
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));
@@ -152,6 +170,7 @@ int Serve(const config::Config& cfg) {
   const std::string url = "http://" +
                           (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                           std::to_string(*port);
+  porting.SetPublicUrl(cfg.public_url.empty() ? url : cfg.public_url);
   log::Info("listening", {{"url", url}, {"storage", (*db)->description()}});
   std::printf("portline listening on %s\n", url.c_str());
   std::fflush(stdout);
@@ -204,6 +223,35 @@ int Serve(const config::Config& cfg) {
     watch_lnp();
   }
 
+  // The porting workflow: every node looks for due steps; leases keep them from doubling up.
+  asio::steady_timer workflow_timer(io);
+  std::atomic<bool> workflow_busy{false};
+  std::function<void()> tick_workflow = [&] {
+    workflow_timer.expires_after(std::chrono::milliseconds(cfg.worker_interval_ms));
+    workflow_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      if (!workflow_busy.exchange(true)) {
+        asio::post(workers, [&] {
+          for (int round = 0; round < 50; ++round) {
+            auto ran = porting.RunDue(std::nullopt, 100);
+            if (!ran) {
+              log::Warn("workflow poll failed", {{"error", ran.error().message}});
+              break;
+            }
+            if (*ran < 100) {
+              break;
+            }
+          }
+          workflow_busy.store(false);
+        });
+      }
+      tick_workflow();
+    });
+  };
+  tick_workflow();
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) {
@@ -211,6 +259,7 @@ int Serve(const config::Config& cfg) {
     }
     log::Info("shutting down", {{"signal", signo}});
     purge_timer.cancel();
+    workflow_timer.cancel();
     lnp_watch.cancel();
     hup.cancel();
     server.Shutdown([&io] { io.stop(); });

@@ -35,6 +35,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"server.shutdown_timeout_ms", "PORTLINE_SHUTDOWN_TIMEOUT_MS", &c.shutdown_timeout_ms},
       {"server.max_connections", "PORTLINE_MAX_CONNECTIONS", &c.max_connections},
       {"server.access_log", "PORTLINE_ACCESS_LOG", &c.access_log},
+      {"server.public_url", "PORTLINE_PUBLIC_URL", &c.public_url},
       {"storage.data_dir", "PORTLINE_DATA_DIR", &c.data_dir},
       {"storage.database_url", "PORTLINE_DATABASE_URL", &c.database_url},
       {"storage.sqlite_synchronous", "PORTLINE_SQLITE_SYNCHRONOUS", &c.sqlite_synchronous},
@@ -49,6 +50,9 @@ std::vector<Binding> Bindings(Config& c) {
       {"porting.check_max_numbers", "PORTLINE_CHECK_MAX_NUMBERS", &c.check_max_numbers},
       {"porting.coverage", "PORTLINE_COVERAGE", &c.coverage},
       {"porting.lnp_file", "PORTLINE_LNP_FILE", &c.lnp_file},
+      {"porting.request_max_numbers", "PORTLINE_REQUEST_MAX_NUMBERS", &c.request_max_numbers},
+      {"porting.worker_interval_ms", "PORTLINE_WORKER_INTERVAL_MS", &c.worker_interval_ms},
+      {"porting.gateway", "PORTLINE_GATEWAY", &c.gateway},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
 }
@@ -283,6 +287,15 @@ Result<void> Validate(const Config& c) {
         "must be from 1 to 60");
   check(c.check_max_numbers >= 1 && c.check_max_numbers <= 100000, "porting.check_max_numbers",
         "must be from 1 to 100000");
+  check(c.request_max_numbers >= 1 && c.request_max_numbers <= 100000,
+        "porting.request_max_numbers", "must be from 1 to 100000");
+  check(c.worker_interval_ms >= 10 && c.worker_interval_ms <= 600000, "porting.worker_interval_ms",
+        "must be from 10 to 600000");
+  check(c.gateway == "simulator", "porting.gateway",
+        "must be \"simulator\" (the only carrier gateway this build has)");
+  check(c.public_url.empty() || c.public_url.starts_with("http://") ||
+            c.public_url.starts_with("https://"),
+        "server.public_url", "must start with http:// or https://, or be empty");
   log::Level level{};
   check(log::ParseLevel(c.log_level, level), "log.level",
         "must be one of debug, info, warn, error, off");

@@ -25,6 +25,7 @@ struct Config {
   std::int64_t shutdown_timeout_ms = 30000;
   std::int64_t max_connections = 10000;
   bool access_log = true;
+  std::string public_url;  // base URL users reach (signature links); empty: http://LISTEN
   // storage
   std::string data_dir = "./data";
   std::string database_url;  // may hold a password: never log it unredacted
@@ -40,10 +41,13 @@ struct Config {
   // sip
   std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
   // porting
-  std::int64_t min_port_days = 7;          // earliest port date: at least this many days out
-  std::int64_t check_max_numbers = 20000;  // numbers per portability check
-  std::string coverage;                    // comma-separated state/province codes; empty = all
-  std::string lnp_file;                    // LNP CSV; empty: the generated default dataset
+  std::int64_t min_port_days = 7;            // earliest port date: at least this many days out
+  std::int64_t check_max_numbers = 20000;    // numbers per portability check
+  std::string coverage;                      // comma-separated state/province codes; empty = all
+  std::string lnp_file;                      // LNP CSV; empty: the generated default dataset
+  std::int64_t request_max_numbers = 20000;  // numbers per port request
+  std::int64_t worker_interval_ms = 1000;    // how often the workflow looks for due steps
+  std::string gateway = "simulator";         // losing-carrier gateway of live organizations
   // log
   std::string log_level = "info";
 };

@@ -18,6 +18,10 @@ struct PortingRules {
   bool fast_port_eligible = false;  // simple ports activate same/next day
   int foc_business_days = 4;        // typical firm order commitment interval
   std::string activation_window = "Mon-Fri 08:00-20:00 ET";
+  // The same window, structured: weekdays (business days) only, minutes of day in
+  // America/New_York. Activations (scheduled or on demand) happen inside it.
+  int activation_start_minute = 8 * 60;
+  int activation_end_minute = 20 * 60;
 };
 
 struct Carrier {

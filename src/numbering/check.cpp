@@ -64,6 +64,7 @@ constexpr std::pair<std::string_view, std::string_view> kStates[] = {
     {"West Virginia", "WV"},
     {"Wisconsin", "WI"},
     {"Wyoming", "WY"},
+    // Canadian provinces and territories from here on (kFirstProvince).
     {"Alberta", "AB"},
     {"British Columbia", "BC"},
     {"Manitoba", "MB"},
@@ -81,6 +82,14 @@ constexpr std::pair<std::string_view, std::string_view> kStates[] = {
     {"Yukon", "YT"},
     {"Nova Scotia/Prince Edward Island", "NS"},
 };
+// Index of the first Canadian entry of kStates.
+constexpr std::size_t kFirstProvince = [] {
+  std::size_t i = 0;
+  while (kStates[i].second != "AB") {
+    ++i;
+  }
+  return i;
+}();
 
 void SetReason(CheckResult& r, std::string_view code, std::string message,
                std::initializer_list<std::string> next_steps) {
@@ -109,6 +118,15 @@ void AppendBool(std::string& out, std::string_view key, bool value) {
 }
 
 }  // namespace
+
+std::string_view CountryOfStateCode(std::string_view code) {
+  for (std::size_t i = 0; i < std::size(kStates); ++i) {
+    if (kStates[i].second == code) {
+      return i < kFirstProvince ? "US" : "CA";
+    }
+  }
+  return {};
+}
 
 std::string_view StateCode(std::string_view name) {
   for (const auto& [n, code] : kStates) {

@@ -37,6 +37,8 @@ struct CheckResult {
 
 /// Two-letter code of a US state (or DC) or Canadian province/territory from its name, or "".
 [[nodiscard]] std::string_view StateCode(std::string_view name);
+/// "US" or "CA" for a state/province code ("CA" → "US", "ON" → "CA"), or "" if unknown.
+[[nodiscard]] std::string_view CountryOfStateCode(std::string_view code);
 
 /// Answers "can these numbers be ported to us, and if not, why and what next?". Pure given its
 /// inputs: the LNP index, the carrier registry, the clock and what the caller knows about the

@@ -1300,4 +1300,21 @@ Result<json::value> SipService::DeleteTrunk(std::string_view org, std::string_vi
   return store::WithTransaction(*lease, remove);
 }
 
+Result<void> SipService::AttachPorted(std::string_view org, const std::vector<std::string>& numbers,
+                                      const Object& config) {
+  Object body = config;
+  boost::json::array list;
+  for (const auto& n : numbers) {
+    list.emplace_back(n);
+  }
+  body["phone_numbers"] = std::move(list);
+  PORTLINE_ASSIGN_OR_RETURN(auto attached, Attach(org, body));
+  const auto* failed = attached.as_object().if_contains("failed");
+  if (failed != nullptr && failed->is_array() && !failed->get_array().empty()) {
+    return Fail(Errc::kUnprocessable, "the post_port configuration could not be attached: " +
+                                          boost::json::serialize(failed->get_array().at(0)));
+  }
+  return {};
+}
+
 }  // namespace portline::trunks

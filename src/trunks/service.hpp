@@ -51,6 +51,11 @@ class SipService {
                                            const std::optional<std::string>& number,
                                            const std::optional<std::string>& region);
   [[nodiscard]] Result<Json> PatchConfig(std::string_view org, const Object& body);
+  /// Attaches `config` (a POST /v1/sip/attach body without phone_numbers) to numbers that just
+  /// ported in: the porting workflow's post-port step. At most kMaxNumbersPerAttach numbers.
+  [[nodiscard]] Result<void> AttachPorted(std::string_view org,
+                                          const std::vector<std::string>& numbers,
+                                          const Object& config);
 
   [[nodiscard]] Result<Json> CreateTrunk(std::string_view org, const Object& body);
   [[nodiscard]] Result<Json> ListTrunks(std::string_view org,

@@ -29,7 +29,10 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   numbering::LnpService lnp(
       std::make_shared<const numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
   numbering::PortabilityChecker checker(lnp, numbering::CarrierRegistry::Default(), clock, {});
-  api::Api api(accounts, sip, checker, **db, clock, metrics, {});
+  carriers::SimulatedNetwork simulator(**db, numbering::CarrierRegistry::Default(), lnp, clock);
+  porting::PortingService porting(**db, clock, box, checker, numbering::CarrierRegistry::Default(),
+                                  simulator, {});
+  api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, {});
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

@@ -9,9 +9,11 @@
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
+#include "carriers/simulator.hpp"
 #include "core/crypto.hpp"
 #include "core/secret_box.hpp"
 #include "numbering/check.hpp"
+#include "porting/service.hpp"
 #include "store/database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/pg.hpp"
@@ -44,6 +46,17 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
     checker_ = std::make_unique<numbering::PortabilityChecker>(
         Lnp(), numbering::CarrierRegistry::Default(), clock_, numbering::CheckOptions{});
+    simulator_ = std::make_unique<carriers::SimulatedNetwork>(
+        *db_, numbering::CarrierRegistry::Default(), Lnp(), clock_);
+    ASSERT_TRUE(simulator_->Seed());
+    porting::PortingOptions popts;
+    popts.public_url = "http://portline.test";
+    porting_ = std::make_unique<porting::PortingService>(
+        *db_, clock_, box_, *checker_, numbering::CarrierRegistry::Default(), *simulator_, popts);
+    porting_->SetPostPortHook([this](std::string_view org, const std::vector<std::string>& numbers,
+                                     const boost::json::object& config) {
+      return sip_->AttachPorted(org, numbers, config);
+    });
   }
 
   /// The generated default LNP data, built once per test binary.
@@ -55,7 +68,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 
   /// The API over this storage (rate limiting off unless the options say otherwise).
   std::unique_ptr<api::Api> MakeApi(api::ApiOptions opts = NoRateLimit()) {
-    return std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *db_, clock_, metrics_, opts);
+    return std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *porting_, simulator_.get(),
+                                      *db_, clock_, metrics_, opts);
   }
   static api::ApiOptions NoRateLimit() {
     api::ApiOptions o;
@@ -64,8 +78,9 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   }
 
   /// An organization (with the given entitlements) and a key for it.
-  std::string NewOrgKey(const std::string& name, std::vector<std::string> entitlements = {"SIP"}) {
-    auto org = accounts_->CreateOrg(name, entitlements);
+  std::string NewOrgKey(const std::string& name, std::vector<std::string> entitlements = {"SIP"},
+                        bool sandbox = false) {
+    auto org = accounts_->CreateOrg(name, entitlements, sandbox);
     EXPECT_TRUE(org) << org.error().message;
     auto key = accounts_->CreateKey(org->id, "");
     EXPECT_TRUE(key);
@@ -103,6 +118,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   SecretBox box_{std::string(32, 'k')};
   std::unique_ptr<trunks::SipService> sip_;
   std::unique_ptr<numbering::PortabilityChecker> checker_;
+  std::unique_ptr<carriers::SimulatedNetwork> simulator_;
+  std::unique_ptr<porting::PortingService> porting_;
   api::Metrics metrics_;
 };
 

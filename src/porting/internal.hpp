@@ -1,0 +1,86 @@
+#pragma once
+// Types and helpers shared by the porting service's translation units. Not part of its interface.
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <string>
+#include <vector>
+
+#include "core/json_util.hpp"
+#include "numbering/check.hpp"
+#include "numbering/timezone.hpp"
+#include "porting/service.hpp"
+
+namespace portline::porting {
+
+namespace json = boost::json;
+
+struct PortingService::OrgTime {
+  bool sandbox = false;
+  std::int64_t offset_ms = 0;
+  std::chrono::system_clock::time_point now;
+  [[nodiscard]] std::int64_t now_ms() const { return ToUnixMillis(now); }
+};
+
+struct PortingService::Submission {
+  struct Number {
+    std::string e164;
+    std::string pin;
+    std::string account_number;
+    numbering::CheckResult check;
+    bool included = false;
+    std::string earliest;  // YYYY-MM-DD, on the organization's clock
+  };
+  std::vector<Number> numbers;
+  Object details;  // stored form: no clear secrets
+  std::string account_number, pin;
+  std::string target_date, port_time, timezone;
+  bool draft = false;
+  bool on_demand = false;
+  std::optional<std::string> customer_reference;
+  std::string representative_email;
+};
+
+struct PortingService::Job {
+  std::string id, org_id, request_id, order_id, kind;
+  std::int64_t due_at = 0;
+  Object payload;
+  std::int64_t attempts = 0;
+};
+
+/// Per-number statuses.
+inline constexpr std::string_view kNumPending = "pending";
+inline constexpr std::string_view kNumExcluded = "excluded";
+inline constexpr std::string_view kNumSubmitted = "submitted";
+inline constexpr std::string_view kNumRejected = "rejected";
+inline constexpr std::string_view kNumFoc = "foc_confirmed";
+inline constexpr std::string_view kNumReady = "activation_ready";
+inline constexpr std::string_view kNumPorted = "ported";
+inline constexpr std::string_view kNumCanceled = "canceled";
+
+inline std::string Dump(const json::value& v) { return json::serialize(v); }
+inline Object ParseObject(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return !ec && v.is_object() ? std::move(v.as_object()) : Object{};
+}
+inline std::string StrOf(const Object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+inline bool BoolOf(const Object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+/// "$a, $b, …" placeholders for `n` values starting at parameter `first`.
+std::string Placeholders(std::size_t first, std::size_t n);
+
+/// Today's date in the zone, at the instant.
+numbering::Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t);
+
+/// The UTC instant (ms) of `date` at `hhmm` in `zone`.
+std::int64_t InstantOf(std::string_view date, std::string_view hhmm, std::string_view zone);
+
+}  // namespace portline::porting

@@ -1,0 +1,194 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "carriers/gateway.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/secret_box.hpp"
+#include "numbering/check.hpp"
+#include "store/database.hpp"
+
+namespace portline::porting {
+
+using Json = boost::json::value;
+using Object = boost::json::object;
+
+struct PortingOptions {
+  std::size_t max_numbers = 20000;  // per request (Bandwidth bulk: 20,000; Twilio: 1,000)
+  int min_port_days = 7;
+  int max_port_days = 30;
+  std::string public_url = "http://127.0.0.1:8080";  // base of signature URLs
+  std::string node_id = "node";                      // lease owner name for workflow steps
+  std::chrono::milliseconds lease{60000};            // a claimed step is retried after this
+};
+
+/// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
+struct Actor {
+  std::string org_id;
+  std::string who;
+};
+
+struct ListFilter {
+  std::vector<std::string> statuses;
+  std::optional<std::string> phone_number;
+  std::optional<std::string> customer_reference;
+  std::optional<std::int64_t> created_after, created_before;  // Unix ms
+  std::optional<std::string> foc_from, foc_to;                // YYYY-MM-DD
+  std::optional<std::string> after;                           // cursor: last id of the page
+  int limit = 20;
+};
+
+/// What the signature page shows.
+struct SignatureView {
+  std::string request_id;
+  std::string status;
+  std::string customer;  // business or person name
+  std::string representative_email;
+  std::string address;
+  std::string target_date;
+  std::vector<std::pair<std::string, std::string>> numbers;  // number, losing carrier
+  std::optional<std::int64_t> signed_at;
+  std::string signer_name;
+};
+
+struct SignatureInput {
+  std::string name;
+  std::string title;
+  bool consent = false;
+  std::string ip;
+  std::string user_agent;
+};
+
+/// Called after numbers are ported, with the request's `post_port` SIP configuration (the body of
+/// POST /v1/sip/attach without phone_numbers), to make them the organization's inbound numbers.
+using PostPortHook = std::function<Result<void>(
+    std::string_view org, const std::vector<std::string>& numbers, const Object& post_port)>;
+
+/// Port-in requests from creation to completion (the /v1/sip/port surface) and the durable
+/// workflow that carries them. Every state change is one transaction with its event and its next
+/// steps (port_jobs); steps are claimed with leases so several nodes never apply one twice, and a
+/// crash at any instant leaves a step that is simply run again (carrier calls are idempotent per
+/// order and version). Time is the organization's clock: the wall clock, plus the offset a
+/// sandbox organization advanced. Thread-safe; blocks on storage.
+class PortingService {
+ public:
+  PortingService(store::Database& db, const Clock& clock, const SecretBox& box,
+                 const numbering::PortabilityChecker& checker,
+                 const numbering::CarrierRegistry& carriers, carriers::Gateway& gateway,
+                 PortingOptions options);
+
+  void SetPostPortHook(PostPortHook hook) { post_port_ = std::move(hook); }
+  void SetPublicUrl(std::string url);
+
+  [[nodiscard]] Result<Json> Create(const Actor& actor, const Object& body);
+  [[nodiscard]] Result<Json> Get(std::string_view org, std::string_view id);
+  [[nodiscard]] Result<Json> List(std::string_view org, const ListFilter& filter);
+  [[nodiscard]] Result<Json> Replace(const Actor& actor, std::string_view id, const Object& body);
+  [[nodiscard]] Result<Json> Cancel(const Actor& actor, std::string_view id);
+  [[nodiscard]] Result<Json> GetNumber(std::string_view org, std::string_view id,
+                                       std::string_view number);
+  [[nodiscard]] Result<Json> CancelNumber(const Actor& actor, std::string_view id,
+                                          std::string_view number);
+  [[nodiscard]] Result<Json> Events(std::string_view org, std::string_view id,
+                                    std::int64_t after_sequence, int limit);
+  [[nodiscard]] Result<Json> AddNote(const Actor& actor, std::string_view id, const Object& body);
+  [[nodiscard]] Result<Json> Notes(std::string_view org, std::string_view id);
+  [[nodiscard]] Result<Json> GetConfiguration(std::string_view org);
+  [[nodiscard]] Result<Json> PutConfiguration(std::string_view org, const Object& body);
+  [[nodiscard]] Result<Json> Activations(std::string_view org, std::string_view id);
+  [[nodiscard]] Result<Json> Activate(const Actor& actor, std::string_view id, const Object& body);
+
+  /// The signature step (the LOA page of the documents work replaces the page, not this flow).
+  [[nodiscard]] Result<SignatureView> SignaturePage(std::string_view token);
+  [[nodiscard]] Result<SignatureView> Sign(std::string_view token, const SignatureInput& input);
+
+  /// Whether the organization is a sandbox (kNotFound when it does not exist).
+  [[nodiscard]] Result<bool> IsSandbox(std::string_view org);
+  /// Sandbox clock of an organization (kNotFound for live organizations).
+  [[nodiscard]] Result<Json> SandboxClock(std::string_view org);
+  /// Moves the sandbox clock forward, running every step that falls due on the way, in order.
+  [[nodiscard]] Result<Json> AdvanceClock(std::string_view org, const Object& body);
+
+  /// Runs up to `max` due workflow steps (of one organization, or of all); returns how many ran.
+  [[nodiscard]] Result<int> RunDue(const std::optional<std::string>& org, int max);
+
+  /// Numbers among `numbers` (E.164) in the organization's active port requests.
+  [[nodiscard]] Result<std::set<std::string>> NumbersInActiveRequests(
+      std::string_view org, const std::vector<std::string>& numbers);
+  /// Numbers among `numbers` the organization already has on the platform.
+  [[nodiscard]] Result<std::set<std::string>> NumbersOnPlatform(
+      std::string_view org, const std::vector<std::string>& numbers);
+
+  [[nodiscard]] const PortingOptions& options() const { return options_; }
+
+  // Implementation types, defined in the .cpp files.
+  struct Submission;
+  struct OrgTime;
+  struct Job;
+
+ private:
+  Result<OrgTime> LoadOrgTime(store::Connection& c, std::string_view org);
+  Result<Submission> ParseSubmission(store::Connection& c, const OrgTime& t, std::string_view org,
+                                     const Object& body, std::string_view self_id);
+  Result<Json> View(store::Connection& c, std::string_view org, std::string_view id);
+  Result<void> Event(store::Connection& c, std::string_view request_id, std::string_view org,
+                     std::string_view type, std::string_view actor, Object data, std::int64_t at);
+  Result<void> AddJob(store::Connection& c, std::string_view org, std::string_view request_id,
+                      std::string_view order_id, std::string_view kind, std::int64_t due_at,
+                      const Object& payload);
+  Result<std::string> Rollup(store::Connection& c, std::string_view request_id,
+                             std::string_view actor, std::int64_t now);
+  Result<void> LockRequest(store::Connection& c, std::string_view id);
+  Result<bool> RunJob(const Job& job);
+  Result<void> ApplyDecision(store::Connection& c, const Job& job, std::int64_t now);
+  Result<void> ActivateOrder(store::Connection& c, std::string_view org,
+                             std::string_view request_id, std::string_view order_id,
+                             std::string_view actor, std::int64_t now);
+  Result<carriers::CarrierOrder> BuildCarrierOrder(store::Connection& c, std::string_view org,
+                                                   std::string_view request_id,
+                                                   std::string_view order_id);
+  Result<Object> LoadConfiguration(store::Connection& c, std::string_view org);
+  std::string SignatureUrl(std::string_view token) const;
+
+  store::Database& db_;
+  const Clock& clock_;
+  const SecretBox& box_;
+  const numbering::PortabilityChecker& checker_;
+  const numbering::CarrierRegistry& carriers_;
+  carriers::Gateway& gateway_;
+  PortingOptions options_;
+  PostPortHook post_port_;
+  mutable std::mutex url_mutex_;
+};
+
+/// Request statuses (shared/reference/porting.md §9, Bland's five plus the lifecycle's others).
+inline constexpr std::string_view kDraft = "draft";
+inline constexpr std::string_view kWaitingForSignature = "waiting_for_signature";
+inline constexpr std::string_view kSubmitted = "submitted";
+inline constexpr std::string_view kInProgress = "in_progress";
+inline constexpr std::string_view kCompleted = "completed";
+inline constexpr std::string_view kActionRequired = "action_required";
+inline constexpr std::string_view kCancelPending = "cancel_pending";
+inline constexpr std::string_view kCanceled = "canceled";
+inline constexpr std::string_view kFailed = "failed";
+inline constexpr std::string_view kExpired = "expired";
+
+/// Counts of a request's numbers by state, for the roll-up.
+struct NumberCounts {
+  std::int64_t pending = 0, submitted = 0, foc = 0, ready = 0, ported = 0;
+  std::int64_t rejected_fixable = 0, rejected_final = 0, canceled = 0, excluded = 0;
+};
+/// The request status its numbers imply, given its current status (pure).
+[[nodiscard]] std::string_view RollupStatus(std::string_view current, const NumberCounts& n);
+
+}  // namespace portline::porting
