@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL 15 cluster on 127.0.0.1 for tests and benchmarks.
 #   scripts/pg-test.sh start DIR   -> starts it, prints the DSN (postgres://…) on stdout
 #   scripts/pg-test.sh stop DIR    -> stops it and removes DIR
-#   scripts/pg-test.sh pause DIR   -> stops the server, keeps its data (outage tests)
+#   scripts/pg-test.sh pause DIR   -> stops the server, keeps its data (outage tests; a fast
+#                                     shutdown, so commits made with synchronous_commit=off survive)
 #   scripts/pg-test.sh resume DIR  -> starts it again on the same port
 # Works as root (runs the server as the 'postgres' user, which initdb requires) or as a user.
 set -euo pipefail
@@ -37,7 +38,7 @@ case "$cmd" in
       >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     ;;
   pause)
-    as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
   stop)
     if [ -d "$dir/data" ]; then

@@ -132,6 +132,7 @@ int Serve(const config::Config& cfg) {
   port_opts.max_numbers = static_cast<std::size_t>(cfg.request_max_numbers);
   port_opts.min_port_days = static_cast<int>(cfg.min_port_days);
   port_opts.node_id = NewId("node", clock.Now());  // unique per process: leases name it
+  port_opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
   porting::PortingService porting(**db, clock, *box, checker, carriers, simulator, port_opts);
   porting.SetPostPortHook(
       [&sip](std::string_view org, const std::vector<std::string>& numbers,

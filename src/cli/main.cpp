@@ -203,12 +203,15 @@ int main(int argc, char** argv) {
   AddCommonFlags(org_create, flags);
   org_create->add_option("name", org_name, "organization name")->required();
   org_create->add_option("--entitlement", entitlements, "entitlement to grant (repeatable): SIP");
+  bool sandbox_org = false;
+  org_create->add_flag("--sandbox", sandbox_org,
+                       "a sandbox: simulated carriers and its own clock (/v1/sandbox)");
   org_create->callback([&] {
     Context ctx;
     if ((rc = Open(flags, ctx)) != 0) {
       return;
     }
-    auto created = ctx.accounts->CreateOrg(org_name, entitlements);
+    auto created = ctx.accounts->CreateOrg(org_name, entitlements, sandbox_org);
     if (!created) {
       PrintError(created.error());
       rc = 1;
@@ -231,7 +234,8 @@ int main(int argc, char** argv) {
       return;
     }
     for (const auto& o : *orgs) {
-      std::printf("%s\t%s\t%s\t%s\n", o.id.c_str(), o.name.c_str(), Join(o.entitlements).c_str(),
+      std::printf("%s\t%s\t%s\t%s\t%s\n", o.id.c_str(), o.name.c_str(),
+                  Join(o.entitlements).c_str(), o.sandbox ? "sandbox" : "live",
                   Ts(o.created_at).c_str());
     }
   });

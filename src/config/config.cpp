@@ -52,6 +52,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"porting.lnp_file", "PORTLINE_LNP_FILE", &c.lnp_file},
       {"porting.request_max_numbers", "PORTLINE_REQUEST_MAX_NUMBERS", &c.request_max_numbers},
       {"porting.worker_interval_ms", "PORTLINE_WORKER_INTERVAL_MS", &c.worker_interval_ms},
+      {"porting.step_lease_ms", "PORTLINE_STEP_LEASE_MS", &c.step_lease_ms},
       {"porting.gateway", "PORTLINE_GATEWAY", &c.gateway},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
@@ -291,6 +292,8 @@ Result<void> Validate(const Config& c) {
         "porting.request_max_numbers", "must be from 1 to 100000");
   check(c.worker_interval_ms >= 10 && c.worker_interval_ms <= 600000, "porting.worker_interval_ms",
         "must be from 10 to 600000");
+  check(c.step_lease_ms >= 1000 && c.step_lease_ms <= 3600000, "porting.step_lease_ms",
+        "must be from 1000 to 3600000");
   check(c.gateway == "simulator", "porting.gateway",
         "must be \"simulator\" (the only carrier gateway this build has)");
   check(c.public_url.empty() || c.public_url.starts_with("http://") ||

@@ -78,7 +78,7 @@ TEST(PgOutageTest, ServerDegradesCleanlyAndReconnects) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  EXPECT_EQ(recovered, 200);
+  EXPECT_EQ(recovered, 200) << server.stderr_text();
   EXPECT_EQ(status("/readyz"), 200);
   server.Signal(SIGTERM);
   EXPECT_EQ(server.Wait(std::chrono::seconds(10)), 0);
