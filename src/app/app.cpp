@@ -62,6 +62,18 @@ numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg) {
   return opts;
 }
 
+porting::PortingOptions PortingOptionsFrom(const config::Config& cfg, const Clock& clock) {
+  porting::PortingOptions opts;
+  opts.max_numbers = static_cast<std::size_t>(cfg.request_max_numbers);
+  opts.min_port_days = static_cast<int>(cfg.min_port_days);
+  opts.node_id = NewId("node", clock.Now());
+  opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
+  if (!cfg.public_url.empty()) {
+    opts.public_url = cfg.public_url;
+  }
+  return opts;
+}
+
 namespace {
 // Purges expired idempotency records once an hour, on the worker pool.
 void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::Api& api) {
@@ -128,12 +140,8 @@ int Serve(const config::Config& cfg) {
     log::Error("cannot seed the simulated carrier network", {{"error", seeded.error().message}});
     return 1;
   }
-  porting::PortingOptions port_opts;
-  port_opts.max_numbers = static_cast<std::size_t>(cfg.request_max_numbers);
-  port_opts.min_port_days = static_cast<int>(cfg.min_port_days);
-  port_opts.node_id = NewId("node", clock.Now());  // unique per process: leases name it
-  port_opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
-  porting::PortingService porting(**db, clock, *box, checker, carriers, simulator, port_opts);
+  porting::PortingService porting(**db, clock, *box, checker, carriers, simulator,
+                                  PortingOptionsFrom(cfg, clock));
   porting.SetPostPortHook(
       [&sip](std::string_view org, const std::vector<std::string>& numbers,
              const boost::json::object& config) { return sip.AttachPorted(org, numbers, config); });

@@ -3,8 +3,10 @@
 #include <memory>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "numbering/check.hpp"
+#include "porting/service.hpp"
 #include "store/database.hpp"
 
 namespace portline::app {
@@ -15,6 +17,10 @@ namespace portline::app {
 
 /// Portability-check options from the configuration (porting.*; coverage is "CA,NY,ON").
 [[nodiscard]] numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg);
+
+/// Port-request options from the configuration; `node_id` is unique per process (leases name it).
+[[nodiscard]] porting::PortingOptions PortingOptionsFrom(const config::Config& cfg,
+                                                         const Clock& clock);
 
 /// `portline serve`: runs the API until SIGTERM/SIGINT, then drains and returns 0.
 /// Prints "portline listening on http://HOST:PORT" on stdout once bound.

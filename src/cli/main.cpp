@@ -9,6 +9,7 @@
 
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
+#include "carriers/simulator.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
@@ -18,6 +19,7 @@
 #include "core/time.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
+#include "porting/service.hpp"
 #include "store/database.hpp"
 #include "trunks/service.hpp"
 
@@ -53,6 +55,11 @@ struct Context {
   std::unique_ptr<portline::accounts::Accounts> accounts;
   std::optional<portline::SecretBox> box;
   std::unique_ptr<portline::trunks::SipService> sip;
+  // Porting (OpenPorting): LNP data, checks, the simulated carrier network, the workflow.
+  std::unique_ptr<portline::numbering::LnpService> lnp;
+  std::unique_ptr<portline::numbering::PortabilityChecker> checker;
+  std::unique_ptr<portline::carriers::SimulatedNetwork> simulator;
+  std::unique_ptr<portline::porting::PortingService> porting;
 };
 
 int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
@@ -100,6 +107,37 @@ int OpenSip(const config::Flags& flags, Context& ctx) {
   ctx.box = std::move(*box);
   ctx.sip = std::make_unique<portline::trunks::SipService>(*ctx.db, ctx.clock, *ctx.box,
                                                            std::move(*network));
+  return 0;
+}
+
+// OpenSip() plus the porting service, built as `serve` builds it: a CLI command is one more node
+// of the workflow (steps it makes due, e.g. by advancing a sandbox clock, run right here).
+int OpenPorting(const config::Flags& flags, Context& ctx) {
+  if (int rc = OpenSip(flags, ctx); rc != 0) {
+    return rc;
+  }
+  const auto& carriers = portline::numbering::CarrierRegistry::Default();
+  auto index = portline::numbering::LnpIndex::LoadFileOrDefault(ctx.cfg.lnp_file, carriers);
+  if (!index) {
+    PrintError(index.error());
+    return 1;
+  }
+  ctx.lnp = std::make_unique<portline::numbering::LnpService>(
+      std::make_shared<const portline::numbering::LnpIndex>(std::move(*index)));
+  ctx.checker = std::make_unique<portline::numbering::PortabilityChecker>(
+      *ctx.lnp, carriers, ctx.clock, portline::app::CheckOptionsFrom(ctx.cfg));
+  ctx.simulator = std::make_unique<portline::carriers::SimulatedNetwork>(*ctx.db, carriers,
+                                                                         *ctx.lnp, ctx.clock);
+  if (auto seeded = ctx.simulator->Seed(); !seeded) {
+    PrintError(seeded.error());
+    return 1;
+  }
+  ctx.porting = std::make_unique<portline::porting::PortingService>(
+      *ctx.db, ctx.clock, *ctx.box, *ctx.checker, carriers, *ctx.simulator,
+      portline::app::PortingOptionsFrom(ctx.cfg, ctx.clock));
+  ctx.porting->SetPostPortHook(
+      [&ctx](std::string_view org, const std::vector<std::string>& n,
+             const boost::json::object& config) { return ctx.sip->AttachPorted(org, n, config); });
   return 0;
 }
 
@@ -532,6 +570,201 @@ int main(int argc, char** argv) {
                       : std::string(o.at("earliest_port_date").as_string()).c_str(),
                   reason.is_null() ? "" : std::string(reason.at("message").as_string()).c_str());
     }
+  });
+
+  // port create|list|show|cancel|events|notes|activate: the port-request API, in process.
+  std::string port_id;
+  std::string status_filter;
+  std::string cancel_number;
+  std::string note_text;
+  std::vector<std::string> group_ids;
+  auto with_org = [&](CLI::App* cmd) {
+    AddCommonFlags(cmd, flags);
+    cmd->add_option("--org", org_name, "organization id or name")->required();
+  };
+  // Runs `fn(ctx, org_id)` with the porting service open.
+  auto porting_call = [&](const std::function<portline::Result<boost::json::value>(
+                              Context&, const std::string&)>& fn) {
+    Context ctx;
+    if ((rc = OpenPorting(flags, ctx)) != 0) {
+      return;
+    }
+    auto org = ctx.accounts->FindOrg(org_name);
+    rc = org ? PrintEnvelope(fn(ctx, org->id)) : (PrintError(org.error()), 1);
+  };
+  auto* port_create =
+      port->add_subcommand("create", "Create a port request (POST /v1/sip/port/initiate body)");
+  with_org(port_create);
+  port_create->add_option("--json", body_json, "request body as JSON");
+  port_create->add_option("--file", body_file, "file with the request body (- for stdin)");
+  port_create->callback([&] {
+    auto body = ReadBody(body_json, body_file);
+    if (!body) {
+      PrintError(body.error());
+      rc = 1;
+      return;
+    }
+    porting_call([&](Context& ctx, const std::string& org) {
+      return ctx.porting->Create({org, "cli"}, *body);
+    });
+  });
+  auto* port_list = port->add_subcommand("list", "List port requests, newest first");
+  with_org(port_list);
+  port_list->add_option("--status", status_filter, "status filter, e.g. in_progress");
+  port_list->add_option("--limit", limit, "page size (1-100)")->check(CLI::Range(1, 100));
+  port_list->add_option("--cursor", cursor, "next_cursor of the previous page");
+  port_list->add_flag("--json", as_json, "print the API envelope instead of a table");
+  port_list->callback([&] {
+    Context ctx;
+    if ((rc = OpenPorting(flags, ctx)) != 0) {
+      return;
+    }
+    auto org = ctx.accounts->FindOrg(org_name);
+    if (!org) {
+      PrintError(org.error());
+      rc = 1;
+      return;
+    }
+    portline::porting::ListFilter filter;
+    if (!status_filter.empty()) {
+      filter.statuses.push_back(status_filter);
+    }
+    filter.limit = std::min(limit, 100);
+    if (!cursor.empty()) {
+      filter.after = cursor;
+    }
+    auto list = ctx.porting->List(org->id, filter);
+    if (as_json || !list) {
+      rc = PrintEnvelope(list);
+      return;
+    }
+    std::printf("%-32s %-22s %-8s %-11s %s\n", "ID", "STATUS", "NUMBERS", "FOC", "CREATED");
+    for (const auto& r : list->at("port_requests").as_array()) {
+      const auto& o = r.as_object();
+      std::printf(
+          "%-32s %-22s %-8zu %-11s %s\n", std::string(o.at("id").as_string()).c_str(),
+          std::string(o.at("status").as_string()).c_str(), o.at("phone_numbers").as_array().size(),
+          o.at("foc_date").is_null() ? "-" : std::string(o.at("foc_date").as_string()).c_str(),
+          std::string(o.at("created_at").as_string()).c_str());
+    }
+    if (!list->at("next_cursor").is_null()) {
+      std::printf("next: --cursor %s\n", std::string(list->at("next_cursor").as_string()).c_str());
+    }
+  });
+  auto* port_show = port->add_subcommand("show", "Show one port request (JSON)");
+  with_org(port_show);
+  port_show->add_option("id", port_id, "port request id")->required();
+  port_show->callback([&] {
+    porting_call(
+        [&](Context& ctx, const std::string& org) { return ctx.porting->Get(org, port_id); });
+  });
+  auto* port_events = port->add_subcommand("events", "Every change of a port request (JSON)");
+  with_org(port_events);
+  port_events->add_option("id", port_id, "port request id")->required();
+  port_events->callback([&] {
+    porting_call([&](Context& ctx, const std::string& org) {
+      return ctx.porting->Events(org, port_id, 0, 1000);
+    });
+  });
+  auto* port_cancel =
+      port->add_subcommand("cancel", "Cancel a port request, or one number of it (--number)");
+  with_org(port_cancel);
+  port_cancel->add_option("id", port_id, "port request id")->required();
+  port_cancel->add_option("--number", cancel_number, "only this E.164 number");
+  port_cancel->callback([&] {
+    porting_call([&](Context& ctx, const std::string& org) {
+      return cancel_number.empty()
+                 ? ctx.porting->Cancel({org, "cli"}, port_id)
+                 : ctx.porting->CancelNumber({org, "cli"}, port_id, cancel_number);
+    });
+  });
+  auto* port_notes = port->add_subcommand("notes", "List the notes of a request, or --add one");
+  with_org(port_notes);
+  port_notes->add_option("id", port_id, "port request id")->required();
+  port_notes->add_option("--add", note_text, "text of a new note");
+  port_notes->callback([&] {
+    porting_call([&](Context& ctx, const std::string& org) {
+      return note_text.empty() ? ctx.porting->Notes(org, port_id)
+                               : ctx.porting->AddNote({org, "cli"}, port_id,
+                                                      boost::json::object{{"body", note_text}});
+    });
+  });
+  auto* port_activate = port->add_subcommand(
+      "activate", "Activate groups of an on-demand request (no group: list the groups)");
+  with_org(port_activate);
+  port_activate->add_option("id", port_id, "port request id")->required();
+  port_activate->add_option("group_ids", group_ids, "activation group ids");
+  port_activate->callback([&] {
+    porting_call([&](Context& ctx, const std::string& org) {
+      if (group_ids.empty()) {
+        return ctx.porting->Activations(org, port_id);
+      }
+      boost::json::array ids;
+      for (const auto& g : group_ids) {
+        ids.emplace_back(g);
+      }
+      return ctx.porting->Activate({org, "cli"}, port_id,
+                                   boost::json::object{{"group_ids", std::move(ids)}});
+    });
+  });
+
+  // sandbox clock|advance|accounts: the simulated carrier network of a sandbox organization.
+  auto* sandbox =
+      app.add_subcommand("sandbox", "Sandbox organizations: clock and carrier accounts");
+  sandbox->require_subcommand(1);
+  auto* sandbox_clock = sandbox->add_subcommand("clock", "Show the sandbox clock");
+  with_org(sandbox_clock);
+  sandbox_clock->callback([&] {
+    porting_call(
+        [&](Context& ctx, const std::string& org) { return ctx.porting->SandboxClock(org); });
+  });
+  std::int64_t adv_days = 0;
+  std::int64_t adv_hours = 0;
+  std::int64_t adv_business = 0;
+  std::string adv_to;
+  auto* sandbox_advance = sandbox->add_subcommand(
+      "advance", "Move the sandbox clock forward, running every step due on the way");
+  with_org(sandbox_advance);
+  sandbox_advance->add_option("--days", adv_days, "calendar days")->check(CLI::Range(0, 400));
+  sandbox_advance->add_option("--hours", adv_hours, "hours")->check(CLI::Range(0, 9600));
+  sandbox_advance->add_option("--business-days", adv_business, "business days")
+      ->check(CLI::Range(0, 250));
+  sandbox_advance->add_option("--to", adv_to, "RFC 3339 time to move to");
+  sandbox_advance->callback([&] {
+    boost::json::object body;
+    if (adv_days > 0) {
+      body["days"] = adv_days;
+    }
+    if (adv_hours > 0) {
+      body["hours"] = adv_hours;
+    }
+    if (adv_business > 0) {
+      body["business_days"] = adv_business;
+    }
+    if (!adv_to.empty()) {
+      body["to"] = adv_to;
+    }
+    porting_call(
+        [&](Context& ctx, const std::string& org) { return ctx.porting->AdvanceClock(org, body); });
+  });
+  auto* sandbox_accounts = sandbox->add_subcommand(
+      "accounts", "List simulated subscriber accounts, or create one (--json/--file)");
+  with_org(sandbox_accounts);
+  sandbox_accounts->add_option("--json", body_json, "account as JSON (POST /v1/sandbox/accounts)");
+  sandbox_accounts->add_option("--file", body_file, "file with the account (- for stdin)");
+  sandbox_accounts->callback([&] {
+    porting_call([&](Context& ctx, const std::string& org) -> portline::Result<boost::json::value> {
+      PORTLINE_ASSIGN_OR_RETURN(bool is_sandbox, ctx.porting->IsSandbox(org));
+      if (!is_sandbox) {
+        return portline::Fail(portline::Errc::kNotFound,
+                              "organization is live: it has no sandbox accounts");
+      }
+      if (body_json.empty() && body_file.empty()) {
+        return ctx.simulator->ListAccounts(org);
+      }
+      PORTLINE_ASSIGN_OR_RETURN(auto body, ReadBody(body_json, body_file));
+      return ctx.simulator->CreateAccount(org, body);
+    });
   });
 
   // lnp import: validate a CSV and install it where `serve` reads it (porting.lnp_file, or

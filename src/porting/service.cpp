@@ -294,10 +294,15 @@ Result<Json> PortingService::PutConfiguration(std::string_view org, const Object
 
 Result<std::set<std::string>> PortingService::NumbersOnPlatform(
     std::string_view org, const std::vector<std::string>& numbers) {
-  std::set<std::string> out;
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  return OnPlatform(*lease, org, numbers);
+}
+
+Result<std::set<std::string>> PortingService::OnPlatform(store::Connection& c, std::string_view org,
+                                                         const std::vector<std::string>& numbers) {
+  std::set<std::string> out;
   PORTLINE_ASSIGN_OR_RETURN(
-      auto any, lease->Query("SELECT 1 FROM phone_numbers WHERE org_id = $1 LIMIT 1", {org}));
+      auto any, c.Query("SELECT 1 FROM phone_numbers WHERE org_id = $1 LIMIT 1", {org}));
   if (any.empty()) {
     return out;  // most organizations checking numbers own none of them yet
   }
@@ -308,10 +313,10 @@ Result<std::set<std::string>> PortingService::NumbersOnPlatform(
       params.emplace_back(numbers[k]);
     }
     PORTLINE_ASSIGN_OR_RETURN(
-        auto rows, lease->Query("SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND "
-                                "phone_number IN (" +
-                                    Placeholders(2, end - i) + ")",
-                                params));
+        auto rows, c.Query("SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND "
+                           "phone_number IN (" +
+                               Placeholders(2, end - i) + ")",
+                           params));
     for (const auto& r : rows) {
       out.insert(r.Text(0));
     }
@@ -1299,24 +1304,32 @@ Result<Json> PortingService::Activate(const Actor& actor, std::string_view id, c
     }
   }
   json::array activated;
+  {
+    auto released = std::move(lease);  // no connection held across the carrier call
+  }
   for (const auto& g : groups) {
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                "status IN ('foc_confirmed', 'activation_ready')",
-                                {g}));
     std::vector<std::string> numbers;
-    for (const auto& n : nums) {
-      numbers.push_back(n.Text(0));
+    {
+      PORTLINE_ASSIGN_OR_RETURN(auto c, db_.Acquire());
+      PORTLINE_ASSIGN_OR_RETURN(
+          auto nums, c->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
+                              "status IN ('foc_confirmed', 'activation_ready')",
+                              {g}));
+      for (const auto& n : nums) {
+        numbers.push_back(n.Text(0));
+      }
     }
     PORTLINE_RETURN_IF_ERROR(gateway_.Activate(g, numbers, t.now));
     auto apply = [&](store::Connection& c) -> Result<void> {
       PORTLINE_RETURN_IF_ERROR(LockRequest(c, id));
       return ActivateOrder(c, actor.org_id, id, g, actor.who, now);
     };
-    PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, apply));
+    PORTLINE_ASSIGN_OR_RETURN(auto c, db_.Acquire());
+    PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*c, apply));
     activated.emplace_back(g);
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto view, View(*lease, actor.org_id, id));
+  PORTLINE_ASSIGN_OR_RETURN(auto after, db_.Acquire());
+  PORTLINE_ASSIGN_OR_RETURN(auto view, View(*after, actor.org_id, id));
   return Json(Object{{"activated", std::move(activated)},
                      {"status", view.as_object().at("status")},
                      {"port_request", std::move(view)}});
@@ -1435,6 +1448,9 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
                  Object{{"orders", static_cast<std::int64_t>(orders.size())}}, now);
   };
   PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, sign));
+  {
+    auto released = std::move(lease);  // SignaturePage takes its own connection
+  }
   return SignaturePage(token);
 }
 

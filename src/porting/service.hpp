@@ -138,6 +138,8 @@ class PortingService {
 
  private:
   Result<OrgTime> LoadOrgTime(store::Connection& c, std::string_view org);
+  Result<std::set<std::string>> OnPlatform(store::Connection& c, std::string_view org,
+                                           const std::vector<std::string>& numbers);
   Result<Submission> ParseSubmission(store::Connection& c, const OrgTime& t, std::string_view org,
                                      const Object& body, std::string_view self_id);
   Result<Json> View(store::Connection& c, std::string_view org, std::string_view id);

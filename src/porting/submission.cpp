@@ -381,7 +381,7 @@ Result<PortingService::Submission> PortingService::ParseSubmission(store::Connec
   for (const auto& n : s.numbers) {
     e164s.push_back(n.e164);
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto owned, NumbersOnPlatform(org, e164s));
+  PORTLINE_ASSIGN_OR_RETURN(auto owned, OnPlatform(c, org, e164s));
   auto on_platform = [&owned](std::string_view e) { return owned.count(std::string(e)) > 0; };
   auto checks = checker_.Check(e164s, on_platform, nullptr);
   std::string latest_earliest;

@@ -278,8 +278,18 @@ Result<void> PortingService::ActivateOrder(store::Connection& c, std::string_vie
 }
 
 Result<bool> PortingService::RunJob(const Job& job) {
-  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, job.org_id));
+  // The connection is released around every call out (carrier gateway, post-port hook): those
+  // may take their own connection, and a pool must never wait on itself.
+  std::optional<store::Database::Lease> lease;
+  auto connect = [&]() -> Result<void> {
+    if (!lease) {
+      PORTLINE_ASSIGN_OR_RETURN(auto l, db_.Acquire());
+      lease.emplace(std::move(l));
+    }
+    return {};
+  };
+  PORTLINE_RETURN_IF_ERROR(connect());
+  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(**lease, job.org_id));
   // A sandbox step happens at its due time, even when it runs late (a crashed node's lease had
   // to expire first): the simulated flow is then the same as without the crash.
   if (t.sandbox) {
@@ -297,15 +307,17 @@ Result<bool> PortingService::RunJob(const Job& job) {
       PORTLINE_RETURN_IF_ERROR(apply(c));
       return true;
     };
-    return store::WithTransaction(*lease, body);
+    PORTLINE_RETURN_IF_ERROR(connect());
+    return store::WithTransaction(**lease, body);
   };
 
   if (job.kind == "submit") {
     PORTLINE_ASSIGN_OR_RETURN(auto order,
-                              BuildCarrierOrder(*lease, job.org_id, job.request_id, job.order_id));
+                              BuildCarrierOrder(**lease, job.org_id, job.request_id, job.order_id));
     if (order.lines.empty()) {
       return in_tx([](store::Connection&) -> Result<void> { return {}; });
     }
+    lease.reset();
     PORTLINE_ASSIGN_OR_RETURN(auto decision, gateway_.Submit(order, t.now));
     json::array rejects;
     for (const auto& r : decision.rejects) {
@@ -350,13 +362,14 @@ Result<bool> PortingService::RunJob(const Job& job) {
   }
   if (job.kind == "activate") {
     PORTLINE_ASSIGN_OR_RETURN(
-        auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                "status IN ('foc_confirmed', 'activation_ready')",
-                                {job.order_id}));
+        auto nums, (*lease)->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
+                                   "status IN ('foc_confirmed', 'activation_ready')",
+                                   {job.order_id}));
     std::vector<std::string> numbers;
     for (const auto& n : nums) {
       numbers.push_back(n.Text(0));
     }
+    lease.reset();
     if (!numbers.empty()) {
       PORTLINE_RETURN_IF_ERROR(gateway_.Activate(job.order_id, numbers, t.now));
     }
@@ -402,6 +415,7 @@ Result<bool> PortingService::RunJob(const Job& job) {
     });
   }
   if (job.kind == "cancel") {
+    lease.reset();
     PORTLINE_ASSIGN_OR_RETURN(auto confirmed_at, gateway_.Cancel(job.order_id, t.now));
     return in_tx([&](store::Connection& c) {
       return AddJob(c, job.org_id, job.request_id, job.order_id, "cancel_confirmed",
@@ -428,11 +442,12 @@ Result<bool> PortingService::RunJob(const Job& job) {
     if (post_port_) {
       PORTLINE_ASSIGN_OR_RETURN(
           auto req,
-          lease->Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
+          (*lease)->Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
       PORTLINE_ASSIGN_OR_RETURN(
-          auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                  "status = 'ported' ORDER BY position",
-                                  {job.order_id}));
+          auto nums,
+          (*lease)->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
+                          "status = 'ported' ORDER BY position",
+                          {job.order_id}));
       Object details = ParseObject(req.at(0).Text(0));
       const Object post =
           details["post_port"].is_object() ? details["post_port"].as_object() : Object{};
@@ -440,6 +455,7 @@ Result<bool> PortingService::RunJob(const Job& job) {
       for (const auto& n : nums) {
         numbers.push_back(n.Text(0));
       }
+      lease.reset();
       // Attach in chunks of the SIP API's limit.
       for (std::size_t i = 0; i < numbers.size() && applied; i += 100) {
         std::vector<std::string> chunk(
@@ -565,8 +581,11 @@ Result<Json> PortingService::AdvanceClock(std::string_view org, const Object& bo
   if (!errors.empty()) {
     return tl::unexpected(errors.ToError());
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, org));
+  OrgTime t;
+  {
+    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+    PORTLINE_ASSIGN_OR_RETURN(t, LoadOrgTime(*lease, org));
+  }
   if (!t.sandbox) {
     return FailCode(Errc::kNotFound, "NOT_SANDBOX",
                     "this organization is live: it has no sandbox clock");
@@ -594,8 +613,10 @@ Result<Json> PortingService::AdvanceClock(std::string_view org, const Object& bo
                     "advance the clock by at most " + std::to_string(kMaxDays) + " days at a time",
                     "days");
   }
+  // Each statement takes a connection of its own: RunDue below needs them too.
   auto set_now = [&](std::int64_t at) -> Result<void> {
     const std::int64_t offset = at - ToUnixMillis(clock_.Now());
+    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
     return lease
         ->Execute(
             "UPDATE organizations SET clock_offset_ms = $1 WHERE id = $2 AND "
@@ -606,10 +627,14 @@ Result<Json> PortingService::AdvanceClock(std::string_view org, const Object& bo
   int steps = 0;
   // Step through every due step in time order, so each transition happens at its own time.
   for (int guard = 0; guard < 100000; ++guard) {
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto next, lease->Query("SELECT MIN(due_at) FROM port_jobs WHERE org_id = $1 AND "
-                                "due_at <= $2 AND (lease_until IS NULL OR lease_until < $3)",
-                                {org, target, ToUnixMillis(clock_.Now())}));
+    store::Rows next;
+    {
+      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+      PORTLINE_ASSIGN_OR_RETURN(
+          next, lease->Query("SELECT MIN(due_at) FROM port_jobs WHERE org_id = $1 AND "
+                             "due_at <= $2 AND (lease_until IS NULL OR lease_until < $3)",
+                             {org, target, ToUnixMillis(clock_.Now())}));
+    }
     if (next.empty() || next[0].IsNull(0)) {
       break;
     }

@@ -55,6 +55,52 @@ TEST_F(CliTest, ScriptFriendlyOutputs) {
   EXPECT_NE(entitle.out.find("\t-"), std::string::npos);
 }
 
+TEST_F(CliTest, PortRequestsAndTheSandboxFromTheCommandLine) {
+  ASSERT_EQ(
+      RunPortline({"org", "create", "sb", "--sandbox", "--entitlement", "SIP"}, env_).exit_code, 0);
+  EXPECT_NE(RunPortline({"org", "list"}, env_).out.find("\tsandbox\t"), std::string::npos);
+  const std::string body = R"({"phone_numbers": ["+12125550101", "+12125550102"],
+      "losing_carrier_information": {"customer_type": "personal", "first_name": "Ann",
+      "last_name": "Lee", "account_number": "A-1", "authorized_representative_email":
+      "ann@example.com", "address": {"street": "1 Elm St", "city": "New York", "state": "NY",
+      "zip": "10001"}}})";
+  auto created = RunPortline({"port", "create", "--org", "sb", "--json", body}, env_);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const auto at = created.out.find("\"port_request_id\":\"");
+  ASSERT_NE(at, std::string::npos) << created.out;
+  const std::string id = created.out.substr(at + 19, created.out.find('"', at + 19) - at - 19);
+  EXPECT_EQ(created.out.find("A-1"), std::string::npos) << "account numbers are never printed";
+
+  auto list = RunPortline({"port", "list", "--org", "sb"}, env_);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(id + " "), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("waiting_for_signature"), std::string::npos) << list.out;
+
+  auto note =
+      RunPortline({"port", "notes", "--org", "sb", id, "--add", "called the customer"}, env_);
+  EXPECT_EQ(note.exit_code, 0) << note.err;
+  EXPECT_NE(RunPortline({"port", "notes", "--org", "sb", id}, env_).out.find("called the"),
+            std::string::npos);
+  auto one = RunPortline({"port", "cancel", "--org", "sb", id, "--number", "+12125550102"}, env_);
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  auto cancel = RunPortline({"port", "cancel", "--org", "sb", id}, env_);
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_NE(RunPortline({"port", "show", "--org", "sb", id}, env_).out.find("\"canceled\""),
+            std::string::npos);
+  EXPECT_NE(RunPortline({"port", "events", "--org", "sb", id}, env_).out.find("port.canceled"),
+            std::string::npos);
+  EXPECT_NE(RunPortline({"port", "show", "--org", "sb", "port_nope"}, env_).exit_code, 0);
+
+  auto advanced = RunPortline({"sandbox", "advance", "--org", "sb", "--days", "3"}, env_);
+  ASSERT_EQ(advanced.exit_code, 0) << advanced.err;
+  EXPECT_NE(advanced.out.find("\"offset_seconds\":259"), std::string::npos) << advanced.out;
+  EXPECT_NE(RunPortline({"sandbox", "accounts", "--org", "sb"}, env_).out.find("Acme Corp"),
+            std::string::npos);
+  // Live organizations have no sandbox.
+  ASSERT_EQ(RunPortline({"org", "create", "live"}, env_).exit_code, 0);
+  EXPECT_NE(RunPortline({"sandbox", "clock", "--org", "live"}, env_).exit_code, 0);
+}
+
 TEST_F(CliTest, RotateRevokesPreviousKeysWithTheSameName) {
   ASSERT_EQ(RunPortline({"org", "create", "o"}, env_).exit_code, 0);
   ASSERT_EQ(RunPortline({"key", "create", "--org", "o", "--name", "run"}, env_).exit_code, 0);

@@ -39,6 +39,9 @@ std::string Numbers(const std::vector<std::string>& numbers) {
 
 class PortLifecycle : public testing::ApiTest {
  protected:
+  // One connection: a code path that holds a connection while taking another fails here.
+  int PoolSize() const override { return 1; }
+
   void SetUp() override {
     ApiTest::SetUp();
     if (HasFatalFailure() || IsSkipped()) {

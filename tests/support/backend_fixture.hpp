@@ -29,7 +29,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     InitCrypto();
     store::StoreOptions opts;
-    opts.pool_size = 3;
+    opts.pool_size = PoolSize();
     if (GetParam() == "postgres") {
       PORTLINE_REQUIRE_PG_OR_SKIP();
       opts.database_url = FreshPgDatabase();
@@ -58,6 +58,10 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
       return sip_->AttachPorted(org, numbers, config);
     });
   }
+
+  /// Connections in the pool. One connection makes any code that holds a connection while
+  /// taking another (a deadlock under load) fail at once.
+  virtual int PoolSize() const { return 3; }
 
   /// The generated default LNP data, built once per test binary.
   static const numbering::LnpService& Lnp() {
