@@ -18,7 +18,6 @@ CREATE TABLE port_requests (
   signed_at            BIGINT,
   signature            TEXT,            -- JSON: signer, ip, user agent
   suggested_action     TEXT,
-  next_sequence        BIGINT NOT NULL,
   created_at           BIGINT NOT NULL,
   updated_at           BIGINT NOT NULL
 );
@@ -63,8 +62,9 @@ CREATE TABLE port_numbers (
   updated_at       BIGINT NOT NULL,
   PRIMARY KEY (request_id, phone_number)
 );
-CREATE INDEX port_numbers_by_org_number ON port_numbers (org_id, phone_number, active);
-CREATE INDEX port_numbers_by_number ON port_numbers (phone_number, active);
+-- Led by the number: lookups of given numbers must never scan an organization's numbers.
+CREATE INDEX port_numbers_by_number ON port_numbers (phone_number, org_id, active);
+CREATE INDEX port_numbers_by_order ON port_numbers (order_id, status);
 
 CREATE TABLE port_events (
   id          TEXT PRIMARY KEY,

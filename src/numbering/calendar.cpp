@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 namespace portline::numbering {
 namespace {
@@ -108,8 +109,15 @@ bool IsBusinessDay(Date d, Country c) {
     return false;
   }
   const int y = static_cast<int>(d.year());
+  // Holiday lists are computed once per (year, country) per thread: business-day arithmetic
+  // runs in loops (earliest dates of 20,000 numbers, workflow steps).
+  thread_local std::map<std::pair<int, Country>, std::vector<Holiday>> cache;
   for (int yy : {y, y + 1}) {  // Jan 1 on a Saturday is observed on Dec 31 of the year before
-    for (const auto& h : Holidays(yy, c)) {
+    auto it = cache.find({yy, c});
+    if (it == cache.end()) {
+      it = cache.emplace(std::pair{yy, c}, Holidays(yy, c)).first;
+    }
+    for (const auto& h : it->second) {
       if (h.date == d) {
         return false;
       }

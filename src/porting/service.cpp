@@ -104,8 +104,11 @@ Result<PortingService::OrgTime> PortingService::LoadOrgTime(store::Connection& c
 }
 
 Result<void> PortingService::LockRequest(store::Connection& c, std::string_view id) {
-  // A no-op update takes the row lock on PostgreSQL (SQLite transactions are serialized anyway),
-  // so concurrent changes to one request apply one after the other.
+  // A no-op update takes the row lock on PostgreSQL, so concurrent changes to one request apply
+  // one after the other. SQLite write transactions are serialized already.
+  if (c.backend() == store::Backend::kSqlite) {
+    return {};
+  }
   PORTLINE_RETURN_IF_ERROR(
       c.Execute("UPDATE port_requests SET updated_at = updated_at WHERE id = $1", {id}));
   return {};
@@ -114,19 +117,15 @@ Result<void> PortingService::LockRequest(store::Connection& c, std::string_view 
 Result<void> PortingService::Event(store::Connection& c, std::string_view request_id,
                                    std::string_view org, std::string_view type,
                                    std::string_view actor, Object data, std::int64_t at) {
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, c.Query("UPDATE port_requests SET next_sequence = next_sequence + 1 WHERE id = $1 "
-                         "RETURNING next_sequence",
-                         {request_id}));
-  if (rows.empty()) {
-    return Fail(Errc::kInternal, "event for a missing request", std::string(request_id));
-  }
-  const std::int64_t seq = rows[0].Int(0) - 1;
+  // The next sequence in the same statement: every writer of a request's events holds the
+  // request's row lock (LockRequest) or its creating transaction, and UNIQUE (request_id,
+  // sequence) turns any mistake into an error rather than a gap or a duplicate.
   return c
       .Execute(
           "INSERT INTO port_events (id, request_id, org_id, sequence, type, actor, data, "
-          "occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-          {NewId("evt", FromUnixMillis(at)), request_id, org, seq, type, actor,
+          "occurred_at) SELECT $1, $2, $3, COALESCE(MAX(sequence), 0) + 1, $4, $5, $6, $7 "
+          "FROM port_events WHERE request_id = $2",
+          {NewId("evt", FromUnixMillis(at)), request_id, org, type, actor,
            Dump(json::value(std::move(data))), at})
       .map([](std::int64_t) {});
 }
@@ -147,17 +146,17 @@ Result<void> PortingService::AddJob(store::Connection& c, std::string_view org,
 
 Result<std::string> PortingService::Rollup(store::Connection& c, std::string_view request_id,
                                            std::string_view actor, std::int64_t now) {
+  // One round trip: the request's status with its numbers counted by state.
   PORTLINE_ASSIGN_OR_RETURN(
-      auto req, c.Query("SELECT status, org_id FROM port_requests WHERE id = $1", {request_id}));
-  if (req.empty()) {
+      auto rows, c.Query("SELECT n.status, n.active, COUNT(n.status), r.status, r.org_id FROM "
+                         "port_requests r LEFT JOIN port_numbers n ON n.request_id = r.id WHERE "
+                         "r.id = $1 GROUP BY r.status, r.org_id, n.status, n.active",
+                         {request_id}));
+  if (rows.empty()) {
     return Fail(Errc::kNotFound, "port request not found");
   }
-  const std::string current = req[0].Text(0);
-  const std::string org = req[0].Text(1);
-  PORTLINE_ASSIGN_OR_RETURN(auto rows,
-                            c.Query("SELECT status, active, COUNT(*) FROM port_numbers WHERE "
-                                    "request_id = $1 GROUP BY status, active",
-                                    {request_id}));
+  const std::string current = rows[0].Text(3);
+  const std::string org = rows[0].Text(4);
   NumberCounts n;
   for (const auto& r : rows) {
     const std::string& s = r.Text(0);
@@ -330,7 +329,10 @@ Result<std::set<std::string>> PortingService::NumbersInActiveRequests(
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(
       auto any,
-      lease->Query("SELECT 1 FROM port_numbers WHERE org_id = $1 AND active = 1 LIMIT 1", {org}));
+      lease->Query("SELECT 1 FROM port_requests WHERE org_id = $1 AND status IN ('draft', "
+                   "'waiting_for_signature', 'submitted', 'in_progress', 'action_required', "
+                   "'cancel_pending') LIMIT 1",
+                   {org}));
   if (any.empty()) {
     return out;
   }
@@ -466,8 +468,8 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
     }
     PORTLINE_RETURN_IF_ERROR(c.Execute(
         "INSERT INTO port_requests (id, org_id, status, customer_reference, details, target_date, "
-        "signature_token_hash, signature_expires_at, next_sequence, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+        "signature_token_hash, signature_expires_at, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         {id, actor.org_id, status, sub.customer_reference, Dump(sub.details), sub.target_date,
          token.empty() ? store::Param(nullptr) : store::Param(Sha256Hex(token)), expires, now}));
     for (const auto& [spid, order] : order_of_spid) {
@@ -650,8 +652,8 @@ Result<Json> PortingService::List(std::string_view org, const ListFilter& f) {
     sql += ")";
   }
   if (f.phone_number) {
-    add(" AND EXISTS (SELECT 1 FROM port_numbers n WHERE n.request_id = r.id AND "
-        "n.phone_number = ?)",
+    // Drive from the number's index, not from a scan of the organization's requests.
+    add(" AND r.id IN (SELECT n.request_id FROM port_numbers n WHERE n.phone_number = ?)",
         *f.phone_number);
   }
   if (f.customer_reference) {
@@ -664,10 +666,11 @@ Result<Json> PortingService::List(std::string_view org, const ListFilter& f) {
     add(" AND r.created_at < ?", *f.created_before);
   }
   if (f.foc_from) {
-    add(" AND r.foc_date >= ?", *f.foc_from);
+    // COALESCE keeps SQLite on the newest-first index walk (a FOC-index plan sorts every match).
+    add(" AND COALESCE(r.foc_date, '') >= ?", *f.foc_from);
   }
   if (f.foc_to) {
-    add(" AND r.foc_date <= ?", *f.foc_to);
+    add(" AND COALESCE(r.foc_date, '') <= ?", *f.foc_to);
   }
   if (f.after) {
     add(" AND r.id < ?", *f.after);  // newest first
@@ -681,26 +684,42 @@ Result<Json> PortingService::List(std::string_view org, const ListFilter& f) {
     rows.resize(static_cast<std::size_t>(f.limit));
     next = rows.back().Text(0);
   }
+  // The page's numbers in one query: up to 100 per request (GET /v1/sip/port/:id has them all).
+  std::map<std::string, json::array> numbers_of;
+  std::map<std::string, bool> truncated;
+  if (!rows.empty()) {
+    store::Params ids;
+    for (const auto& r : rows) {
+      ids.emplace_back(r.Text(0));
+    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto nums,
+        lease->Query("SELECT request_id, phone_number, status FROM (SELECT request_id, "
+                     "phone_number, status, position, ROW_NUMBER() OVER (PARTITION BY request_id "
+                     "ORDER BY position) AS k FROM port_numbers WHERE request_id IN (" +
+                         Placeholders(1, ids.size()) +
+                         ")) ranked WHERE k <= 101 ORDER BY request_id, position",
+                     ids));
+    for (const auto& n : nums) {
+      auto& list = numbers_of[n.Text(0)];
+      if (list.size() == 100) {
+        truncated[n.Text(0)] = true;
+        continue;
+      }
+      list.push_back(Object{{"number", n.Text(1)}, {"status", n.Text(2)}});
+    }
+  }
   json::array out;
   for (const auto& r : rows) {
     Object details = ParseObject(r.Text(2));
     Object lci = details["losing_carrier_information"].is_object()
                      ? details["losing_carrier_information"].as_object()
                      : Object{};
-    // Up to 100 numbers per request in a list; GET /v1/sip/port/:id has them all.
-    PORTLINE_ASSIGN_OR_RETURN(auto nums,
-                              lease->Query("SELECT phone_number, status FROM port_numbers WHERE "
-                                           "request_id = $1 ORDER BY position LIMIT 101",
-                                           {r.Text(0)}));
-    json::array numbers;
-    for (std::size_t i = 0; i < nums.size() && i < 100; ++i) {
-      numbers.push_back(Object{{"number", nums[i].Text(0)}, {"status", nums[i].Text(1)}});
-    }
     out.push_back(Object{
         {"id", r.Text(0)},
         {"status", r.Text(1)},
-        {"phone_numbers", std::move(numbers)},
-        {"phone_numbers_truncated", nums.size() > 100},
+        {"phone_numbers", std::move(numbers_of[r.Text(0)])},
+        {"phone_numbers_truncated", truncated[r.Text(0)]},
         {"authorized_rep_email", lci["authorized_representative_email"]},
         {"notification_emails", lci["notification_emails"]},
         {"customer_reference", r.OptText(5) ? json::value(*r.OptText(5)) : json::value(nullptr)},

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -151,7 +152,9 @@ class PortingService {
   Result<std::string> Rollup(store::Connection& c, std::string_view request_id,
                              std::string_view actor, std::int64_t now);
   Result<void> LockRequest(store::Connection& c, std::string_view id);
-  Result<bool> RunJob(const Job& job);
+  /// A prepared workflow step: writes its effects in the caller's transaction.
+  using StepApply = std::function<Result<void>(store::Connection&)>;
+  Result<StepApply> PrepareStep(const Job& job, std::map<std::string, OrgTime>& org_times);
   Result<void> ApplyDecision(store::Connection& c, const Job& job, std::int64_t now);
   Result<void> ActivateOrder(store::Connection& c, std::string_view org,
                              std::string_view request_id, std::string_view order_id,

@@ -277,47 +277,36 @@ Result<void> PortingService::ActivateOrder(store::Connection& c, std::string_vie
   return Rollup(c, request_id, actor, now).map([](auto&&) {});
 }
 
-Result<bool> PortingService::RunJob(const Job& job) {
-  // The connection is released around every call out (carrier gateway, post-port hook): those
-  // may take their own connection, and a pool must never wait on itself.
-  std::optional<store::Database::Lease> lease;
-  auto connect = [&]() -> Result<void> {
-    if (!lease) {
-      PORTLINE_ASSIGN_OR_RETURN(auto l, db_.Acquire());
-      lease.emplace(std::move(l));
-    }
-    return {};
-  };
-  PORTLINE_RETURN_IF_ERROR(connect());
-  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(**lease, job.org_id));
+Result<PortingService::StepApply> PortingService::PrepareStep(
+    const Job& job, std::map<std::string, OrgTime>& org_times) {
+  // Reads and calls out (carrier gateway, post-port hook) happen here, with no connection held
+  // across a call out: those may take their own, and a pool must never wait on itself. The
+  // returned closure writes the step's effects inside the batch transaction.
+  OrgTime t;
+  if (const auto it = org_times.find(job.org_id); it != org_times.end()) {
+    t = it->second;
+  } else {
+    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+    PORTLINE_ASSIGN_OR_RETURN(t, LoadOrgTime(*lease, job.org_id));
+    org_times.emplace(job.org_id, t);
+  }
   // A sandbox step happens at its due time, even when it runs late (a crashed node's lease had
   // to expire first): the simulated flow is then the same as without the crash.
   if (t.sandbox) {
     t.now = FromUnixMillis(job.due_at);
   }
   const std::int64_t now = t.now_ms();
-  const std::string& me = options_.node_id;
-  auto in_tx = [&](auto&& apply) -> Result<bool> {
-    auto body = [&](store::Connection& c) -> Result<bool> {
-      PORTLINE_ASSIGN_OR_RETURN(bool mine, Finish(c, job, me));
-      if (!mine) {
-        return false;
-      }
-      PORTLINE_RETURN_IF_ERROR(LockRequest(c, job.request_id));
-      PORTLINE_RETURN_IF_ERROR(apply(c));
-      return true;
-    };
-    PORTLINE_RETURN_IF_ERROR(connect());
-    return store::WithTransaction(**lease, body);
-  };
 
   if (job.kind == "submit") {
-    PORTLINE_ASSIGN_OR_RETURN(auto order,
-                              BuildCarrierOrder(**lease, job.org_id, job.request_id, job.order_id));
-    if (order.lines.empty()) {
-      return in_tx([](store::Connection&) -> Result<void> { return {}; });
+    carriers::CarrierOrder order;
+    {
+      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+      PORTLINE_ASSIGN_OR_RETURN(
+          order, BuildCarrierOrder(*lease, job.org_id, job.request_id, job.order_id));
     }
-    lease.reset();
+    if (order.lines.empty()) {
+      return StepApply([](store::Connection&) -> Result<void> { return {}; });
+    }
     PORTLINE_ASSIGN_OR_RETURN(auto decision, gateway_.Submit(order, t.now));
     json::array rejects;
     for (const auto& r : decision.rejects) {
@@ -329,11 +318,16 @@ Result<bool> PortingService::RunJob(const Job& job) {
         {"accepted", decision.accepted},
         {"foc_date", decision.accepted ? numbering::FormatDate(decision.foc_date) : std::string()},
         {"rejects", std::move(rejects)}};
-    return in_tx([&](store::Connection& c) -> Result<void> {
+    const std::int64_t respond_at = ToUnixMillis(decision.respond_at);
+    const int version = order.version;
+    const std::string spid = order.spid;
+    const auto lines = static_cast<std::int64_t>(order.lines.size());
+    return StepApply([this, job, now, payload, respond_at, version, spid,
+                      lines](store::Connection& c) -> Result<void> {
       PORTLINE_ASSIGN_OR_RETURN(
           auto st,
           c.Query("SELECT status, version FROM port_orders WHERE id = $1", {job.order_id}));
-      if (st.empty() || st[0].Text(0) != "pending" || st[0].Int(1) != order.version) {
+      if (st.empty() || st[0].Text(0) != "pending" || st[0].Int(1) != version) {
         return {};
       }
       PORTLINE_RETURN_IF_ERROR(c.Execute(
@@ -344,41 +338,42 @@ Result<bool> PortingService::RunJob(const Job& job) {
           "UPDATE port_numbers SET status = 'submitted', updated_at = $1 WHERE order_id = $2 AND "
           "active = 1 AND status = 'pending'",
           {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(
-          Event(c, job.request_id, job.org_id, "port.order_submitted", "system",
-                Object{{"order_id", job.order_id},
-                       {"carrier", order.spid},
-                       {"version", order.version},
-                       {"numbers", static_cast<std::int64_t>(order.lines.size())}},
-                now));
+      PORTLINE_RETURN_IF_ERROR(Event(c, job.request_id, job.org_id, "port.order_submitted",
+                                     "system",
+                                     Object{{"order_id", job.order_id},
+                                            {"carrier", spid},
+                                            {"version", version},
+                                            {"numbers", lines}},
+                                     now));
       PORTLINE_RETURN_IF_ERROR(AddJob(c, job.org_id, job.request_id, job.order_id,
-                                      "carrier_response", ToUnixMillis(decision.respond_at),
-                                      payload));
+                                      "carrier_response", respond_at, payload));
       return Rollup(c, job.request_id, "system", now).map([](auto&&) {});
     });
   }
   if (job.kind == "carrier_response") {
-    return in_tx([&](store::Connection& c) { return ApplyDecision(c, job, now); });
+    return StepApply([this, job, now](store::Connection& c) { return ApplyDecision(c, job, now); });
   }
   if (job.kind == "activate") {
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto nums, (*lease)->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                   "status IN ('foc_confirmed', 'activation_ready')",
-                                   {job.order_id}));
     std::vector<std::string> numbers;
-    for (const auto& n : nums) {
-      numbers.push_back(n.Text(0));
+    {
+      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+      PORTLINE_ASSIGN_OR_RETURN(
+          auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
+                                  "status IN ('foc_confirmed', 'activation_ready')",
+                                  {job.order_id}));
+      for (const auto& n : nums) {
+        numbers.push_back(n.Text(0));
+      }
     }
-    lease.reset();
     if (!numbers.empty()) {
       PORTLINE_RETURN_IF_ERROR(gateway_.Activate(job.order_id, numbers, t.now));
     }
-    return in_tx([&](store::Connection& c) {
+    return StepApply([this, job, now](store::Connection& c) {
       return ActivateOrder(c, job.org_id, job.request_id, job.order_id, "system", now);
     });
   }
   if (job.kind == "activation_ready") {
-    return in_tx([&](store::Connection& c) -> Result<void> {
+    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
       PORTLINE_ASSIGN_OR_RETURN(
           auto n, c.Execute("UPDATE port_orders SET status = 'activation_ready', updated_at = $1 "
                             "WHERE id = $2 AND status = 'foc_confirmed'",
@@ -395,7 +390,7 @@ Result<bool> PortingService::RunJob(const Job& job) {
     });
   }
   if (job.kind == "expire") {
-    return in_tx([&](store::Connection& c) -> Result<void> {
+    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
       PORTLINE_ASSIGN_OR_RETURN(
           auto n, c.Execute("UPDATE port_requests SET status = 'expired', updated_at = $1 WHERE "
                             "id = $2 AND status = 'waiting_for_signature'",
@@ -415,15 +410,14 @@ Result<bool> PortingService::RunJob(const Job& job) {
     });
   }
   if (job.kind == "cancel") {
-    lease.reset();
     PORTLINE_ASSIGN_OR_RETURN(auto confirmed_at, gateway_.Cancel(job.order_id, t.now));
-    return in_tx([&](store::Connection& c) {
-      return AddJob(c, job.org_id, job.request_id, job.order_id, "cancel_confirmed",
-                    ToUnixMillis(confirmed_at), Object{});
+    const std::int64_t at = ToUnixMillis(confirmed_at);
+    return StepApply([this, job, at](store::Connection& c) {
+      return AddJob(c, job.org_id, job.request_id, job.order_id, "cancel_confirmed", at, Object{});
     });
   }
   if (job.kind == "cancel_confirmed") {
-    return in_tx([&](store::Connection& c) -> Result<void> {
+    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
       PORTLINE_RETURN_IF_ERROR(
           c.Execute("UPDATE port_orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND "
                     "status = 'cancel_pending'",
@@ -440,22 +434,25 @@ Result<bool> PortingService::RunJob(const Job& job) {
   if (job.kind == "post_port") {
     Result<void> applied;
     if (post_port_) {
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto req,
-          (*lease)->Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto nums,
-          (*lease)->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                          "status = 'ported' ORDER BY position",
-                          {job.order_id}));
-      Object details = ParseObject(req.at(0).Text(0));
-      const Object post =
-          details["post_port"].is_object() ? details["post_port"].as_object() : Object{};
+      Object post;
       std::vector<std::string> numbers;
-      for (const auto& n : nums) {
-        numbers.push_back(n.Text(0));
+      {
+        PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+        PORTLINE_ASSIGN_OR_RETURN(
+            auto req,
+            lease->Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
+        PORTLINE_ASSIGN_OR_RETURN(
+            auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 "
+                                    "AND status = 'ported' ORDER BY position",
+                                    {job.order_id}));
+        Object details = ParseObject(req.at(0).Text(0));
+        if (details["post_port"].is_object()) {
+          post = details["post_port"].as_object();
+        }
+        for (const auto& n : nums) {
+          numbers.push_back(n.Text(0));
+        }
       }
-      lease.reset();
       // Attach in chunks of the SIP API's limit.
       for (std::size_t i = 0; i < numbers.size() && applied; i += 100) {
         std::vector<std::string> chunk(
@@ -467,12 +464,13 @@ Result<bool> PortingService::RunJob(const Job& job) {
         return tl::unexpected(applied.error());
       }
     }
-    return in_tx([&](store::Connection& c) {
+    const Object data =
+        applied ? Object{{"order_id", job.order_id}}
+                : Object{{"order_id", job.order_id}, {"error", applied.error().message}};
+    const bool ok = applied.has_value();
+    return StepApply([this, job, now, data, ok](store::Connection& c) {
       return Event(c, job.request_id, job.org_id,
-                   applied ? "port.post_port_applied" : "port.post_port_failed", "system",
-                   applied ? Object{{"order_id", job.order_id}}
-                           : Object{{"order_id", job.order_id}, {"error", applied.error().message}},
-                   now);
+                   ok ? "port.post_port_applied" : "port.post_port_failed", "system", data, now);
     });
   }
   return Fail(Errc::kInternal, "unknown workflow step " + job.kind);
@@ -490,47 +488,98 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
     params.emplace_back(*org);
   }
   sql += " ORDER BY j.due_at, j.id LIMIT $2";
-  store::Rows rows;
+  std::vector<Job> jobs;
   {
     PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-    PORTLINE_ASSIGN_OR_RETURN(rows, lease->Query(sql, params));
-  }
-  int ran = 0;
-  for (const auto& r : rows) {
-    Job job{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), ParseObject(r.Text(6)),
-            r.Int(7)};
-    {
-      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-      const std::int64_t at = ToUnixMillis(clock_.Now());
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto claimed,
-          lease->Execute("UPDATE port_jobs SET lease_owner = $1, lease_until = $2, "
-                         "attempts = attempts + 1 WHERE id = $3 AND (lease_until IS NULL OR "
-                         "lease_until < $4)",
-                         {options_.node_id, at + options_.lease.count(), job.id, at}));
-      if (claimed != 1) {
-        continue;  // another node has it
+    PORTLINE_ASSIGN_OR_RETURN(auto rows, lease->Query(sql, params));
+    if (rows.empty()) {
+      return 0;
+    }
+    // Claim them all in one statement; only those this node got are run.
+    const std::int64_t at = ToUnixMillis(clock_.Now());
+    store::Params claim{options_.node_id, at + options_.lease.count(), at};
+    for (const auto& r : rows) {
+      claim.emplace_back(r.Text(0));
+    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto claimed,
+        lease->Query("UPDATE port_jobs SET lease_owner = $1, lease_until = $2, attempts = "
+                     "attempts + 1 WHERE (lease_until IS NULL OR lease_until < $3) AND id IN (" +
+                         Placeholders(4, rows.size()) + ") RETURNING id",
+                     claim));
+    std::set<std::string> mine;
+    for (const auto& c : claimed) {
+      mine.insert(c.Text(0));
+    }
+    for (const auto& r : rows) {
+      if (mine.count(r.Text(0)) > 0) {
+        jobs.push_back(Job{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5),
+                           ParseObject(r.Text(6)), r.Int(7)});
       }
     }
-    auto done = RunJob(job);
-    ++ran;
-    if (!done) {
-      // Retry later with exponential backoff (1 s … 1 h); the error is kept on the step.
-      const std::int64_t backoff =
-          std::min<std::int64_t>(3600000, 1000LL << std::min<std::int64_t>(job.attempts, 12));
-      log::Warn("workflow step failed; will retry", {{"job", job.id},
-                                                     {"kind", job.kind},
-                                                     {"request", job.request_id},
-                                                     {"error", done.error().message},
-                                                     {"detail", done.error().detail}});
-      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-      PORTLINE_RETURN_IF_ERROR(lease->Execute(
-          "UPDATE port_jobs SET lease_owner = NULL, lease_until = $1, "
-          "last_error = $2 WHERE id = $3 AND lease_owner = $4",
-          {ToUnixMillis(clock_.Now()) + backoff, done.error().message, job.id, options_.node_id}));
+  }
+  // Phase 1: reads and calls out, step by step.
+  std::vector<std::pair<const Job*, StepApply>> ready;
+  std::vector<std::pair<const Job*, Error>> failed;
+  std::map<std::string, OrgTime> org_times;  // one clock read per organization per batch
+  for (const auto& job : jobs) {
+    auto prepared = PrepareStep(job, org_times);
+    if (prepared) {
+      ready.emplace_back(&job, std::move(*prepared));
+    } else {
+      failed.emplace_back(&job, std::move(prepared).error());
     }
   }
-  return ran;
+  // Phase 2: one transaction applies them all (one commit for the batch). Should any step fail,
+  // the batch is rolled back and each step is applied in a transaction of its own, so the failing
+  // one is retried later alone.
+  if (!ready.empty()) {
+    // Request order (stable: a request's own steps keep their due order), so two nodes applying
+    // batches lock requests in the same order and cannot deadlock.
+    std::stable_sort(ready.begin(), ready.end(), [](const auto& x, const auto& y) {
+      return x.first->request_id < y.first->request_id;
+    });
+    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+    auto apply_one = [&](store::Connection& c, const Job& job,
+                         const StepApply& fn) -> Result<void> {
+      PORTLINE_ASSIGN_OR_RETURN(bool still_mine, Finish(c, job, options_.node_id));
+      if (!still_mine) {
+        return {};  // our lease expired and another node took the step over
+      }
+      PORTLINE_RETURN_IF_ERROR(LockRequest(c, job.request_id));
+      return fn(c);
+    };
+    auto apply_all = [&](store::Connection& c) -> Result<void> {
+      for (auto& [job, fn] : ready) {
+        PORTLINE_RETURN_IF_ERROR(apply_one(c, *job, fn));
+      }
+      return {};
+    };
+    if (!store::WithTransaction(*lease, apply_all)) {
+      for (auto& [job, fn] : ready) {
+        auto single = [&](store::Connection& c) { return apply_one(c, *job, fn); };
+        if (auto done = store::WithTransaction(*lease, single); !done) {
+          failed.emplace_back(job, std::move(done).error());
+        }
+      }
+    }
+  }
+  // Failed steps are retried later with exponential backoff (1 s … 1 h).
+  for (const auto& [job, error] : failed) {
+    const std::int64_t backoff =
+        std::min<std::int64_t>(3600000, 1000LL << std::min<std::int64_t>(job->attempts, 12));
+    log::Warn("workflow step failed; will retry", {{"job", job->id},
+                                                   {"kind", job->kind},
+                                                   {"request", job->request_id},
+                                                   {"error", error.message},
+                                                   {"detail", error.detail}});
+    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+    PORTLINE_RETURN_IF_ERROR(lease->Execute(
+        "UPDATE port_jobs SET lease_owner = NULL, lease_until = $1, "
+        "last_error = $2 WHERE id = $3 AND lease_owner = $4",
+        {ToUnixMillis(clock_.Now()) + backoff, error.message, job->id, options_.node_id}));
+  }
+  return static_cast<int>(jobs.size());
 }
 
 Result<bool> PortingService::IsSandbox(std::string_view org) {
