@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
-cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate lnp_bench portline >/dev/null
+cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate lnp_bench port_bench portline >/dev/null
 bin=build/portline
 floor=build/release/bench/epoll_floor
 fixed=build/release/bench/fixed_rate
@@ -122,4 +122,14 @@ ratio() { awk -v a="$1" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}'; }
   echo '```'
   taskset -c 0 build/release/bench/lnp_bench "${LNP_BENCH_NUMBERS:-100000000}"
   echo '```'
+  echo
+  echo "Port requests (bench/port_bench; PostgreSQL when it could be started):"
+  echo
+  bench_pg=""
+  if [ -n "${dsn:-}" ]; then
+    /usr/bin/psql "$dsn" -qc "CREATE DATABASE portbench" >/dev/null 2>&1 || true
+    bench_pg="${dsn%/*}/portbench"
+  fi
+  PORTLINE_BENCH_PG_DSN="$bench_pg" PORTLINE_LOG_LEVEL=warn \
+    build/release/bench/port_bench "${PORT_BENCH_REQUESTS:-1000000}" 2>/dev/null
 } | tee "$out"

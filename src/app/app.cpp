@@ -145,6 +145,9 @@ int Serve(const config::Config& cfg) {
   porting.SetPostPortHook(
       [&sip](std::string_view org, const std::vector<std::string>& numbers,
              const boost::json::object& config) { return sip.AttachPorted(org, numbers, config); });
+  porting.SetPostPortValidator([&sip](std::string_view org, const boost::json::object& config) {
+    return sip.ValidateAttach(org, config);
+  });
 
   api::Metrics metrics;
   api::ApiOptions api_opts;

@@ -138,6 +138,9 @@ int OpenPorting(const config::Flags& flags, Context& ctx) {
   ctx.porting->SetPostPortHook(
       [&ctx](std::string_view org, const std::vector<std::string>& n,
              const boost::json::object& config) { return ctx.sip->AttachPorted(org, n, config); });
+  ctx.porting->SetPostPortValidator([&ctx](std::string_view org, const boost::json::object& c) {
+    return ctx.sip->ValidateAttach(org, c);
+  });
   return 0;
 }
 

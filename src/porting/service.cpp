@@ -430,6 +430,7 @@ Result<void> InsertNumbers(store::Connection& c, const SecretBox& box, std::stri
 }  // namespace
 
 Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
+  PORTLINE_ASSIGN_OR_RETURN(auto post_port_errors, CheckPostPort(actor.org_id, body));
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, actor.org_id));
   PORTLINE_ASSIGN_OR_RETURN(auto config, LoadConfiguration(*lease, actor.org_id));
@@ -437,7 +438,8 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
   const std::string id = NewId("port", clock_.Now());
   std::string token;
   auto create = [&](store::Connection& c) -> Result<Json> {
-    PORTLINE_ASSIGN_OR_RETURN(auto sub, ParseSubmission(c, t, actor.org_id, body, id));
+    PORTLINE_ASSIGN_OR_RETURN(auto sub,
+                              ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
     std::map<std::string, std::string> order_of_spid;
     std::map<std::string, std::string> carrier_name;
     for (const auto& n : sub.numbers) {
@@ -733,6 +735,7 @@ Result<Json> PortingService::List(std::string_view org, const ListFilter& f) {
 }
 
 Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, const Object& body) {
+  PORTLINE_ASSIGN_OR_RETURN(auto post_port_errors, CheckPostPort(actor.org_id, body));
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, actor.org_id));
   PORTLINE_ASSIGN_OR_RETURN(auto config, LoadConfiguration(*lease, actor.org_id));
@@ -755,7 +758,8 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
                           status + ")");
     }
     const Object old_details = ParseObject(rows[0].Text(1));
-    PORTLINE_ASSIGN_OR_RETURN(auto sub, ParseSubmission(c, t, actor.org_id, body, id));
+    PORTLINE_ASSIGN_OR_RETURN(auto sub,
+                              ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
     if (status == kActionRequired && sub.draft) {
       return FailCode(Errc::kUnprocessable, "INVALID_VALUE",
                       "a submitted request cannot go back to draft", "draft");

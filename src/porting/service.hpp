@@ -89,6 +89,11 @@ class PortingService {
                  PortingOptions options);
 
   void SetPostPortHook(PostPortHook hook) { post_port_ = std::move(hook); }
+  /// Checks a request's `post_port` when it is created, so a bad one fails then, not after the
+  /// port completes. Errors are reported under `post_port.`.
+  using PostPortValidator =
+      std::function<Result<void>(std::string_view org, const Object& post_port)>;
+  void SetPostPortValidator(PostPortValidator v) { validate_post_port_ = std::move(v); }
   void SetPublicUrl(std::string url);
 
   [[nodiscard]] Result<Json> Create(const Actor& actor, const Object& body);
@@ -142,7 +147,10 @@ class PortingService {
   Result<std::set<std::string>> OnPlatform(store::Connection& c, std::string_view org,
                                            const std::vector<std::string>& numbers);
   Result<Submission> ParseSubmission(store::Connection& c, const OrgTime& t, std::string_view org,
-                                     const Object& body, std::string_view self_id);
+                                     const Object& body, std::string_view self_id,
+                                     const std::vector<FieldError>& post_port_errors);
+  /// Runs the post-port validator (before a connection is taken: it may take its own).
+  Result<std::vector<FieldError>> CheckPostPort(std::string_view org, const Object& body);
   Result<Json> View(store::Connection& c, std::string_view org, std::string_view id);
   Result<void> Event(store::Connection& c, std::string_view request_id, std::string_view org,
                      std::string_view type, std::string_view actor, Object data, std::int64_t at);
@@ -173,6 +181,7 @@ class PortingService {
   carriers::Gateway& gateway_;
   PortingOptions options_;
   PostPortHook post_port_;
+  PostPortValidator validate_post_port_;
   mutable std::mutex url_mutex_;
 };
 

@@ -65,11 +65,9 @@ bool IsStrictE164(std::string_view s) {
 
 }  // namespace
 
-Result<PortingService::Submission> PortingService::ParseSubmission(store::Connection& c,
-                                                                   const OrgTime& t,
-                                                                   std::string_view org,
-                                                                   const Object& body,
-                                                                   std::string_view self_id) {
+Result<PortingService::Submission> PortingService::ParseSubmission(
+    store::Connection& c, const OrgTime& t, std::string_view org, const Object& body,
+    std::string_view self_id, const std::vector<FieldError>& post_port_errors) {
   PORTLINE_ASSIGN_OR_RETURN(auto config, LoadConfiguration(c, org));
   FieldErrors errors;
   errors.RejectUnknown(
@@ -373,6 +371,9 @@ Result<PortingService::Submission> PortingService::ParseSubmission(store::Connec
                  "POST /v1/sip/attach shape)");
     }
     post_port = *pp;
+    for (const auto& f : post_port_errors) {
+      errors.Add(f.field, f.code, f.message);
+    }
   }
 
   // Portability: every number is checked; the non-portable ones are excluded with their reason.
@@ -482,6 +483,30 @@ Result<PortingService::Submission> PortingService::ParseSubmission(store::Connec
              {"account_number", s.account_number.empty() ? "" : box_.Seal(s.account_number)},
              {"pin", s.pin.empty() ? "" : box_.Seal(s.pin)}};
   return s;
+}
+
+Result<std::vector<FieldError>> PortingService::CheckPostPort(std::string_view org,
+                                                              const Object& body) {
+  std::vector<FieldError> out;
+  const auto* pp = body.if_contains("post_port");
+  if (!validate_post_port_ || pp == nullptr || !pp->is_object()) {
+    return out;
+  }
+  auto checked = validate_post_port_(org, pp->get_object());
+  if (checked) {
+    return out;
+  }
+  if (checked.error().Retryable() || checked.error().code == Errc::kInternal) {
+    return tl::unexpected(std::move(checked).error());
+  }
+  if (checked.error().fields.empty()) {
+    out.push_back(
+        FieldError{"INVALID_VALUE", "post_port: " + checked.error().message, "post_port"});
+  }
+  for (const auto& f : checked.error().fields) {
+    out.push_back(FieldError{f.code, "post_port." + f.message, "post_port." + f.field});
+  }
+  return out;
 }
 
 }  // namespace portline::porting

@@ -457,6 +457,19 @@ json::object InvalidNumberEntry(const std::string& raw) {
 }  // namespace
 
 Result<json::value> SipService::Attach(std::string_view org, const json::object& body) {
+  return AttachImpl(org, body, /*dry_run=*/false);
+}
+
+Result<void> SipService::ValidateAttach(std::string_view org, const json::object& config) {
+  json::object body = config;
+  body["phone_numbers"] = json::array{"+14155550100"};  // any number: only the config is checked
+  PORTLINE_ASSIGN_OR_RETURN(auto checked, AttachImpl(org, body, /*dry_run=*/true));
+  (void)checked;
+  return {};
+}
+
+Result<json::value> SipService::AttachImpl(std::string_view org, const json::object& body,
+                                           bool dry_run) {
   FieldErrors errors;
   PORTLINE_ASSIGN_OR_RETURN(auto request, DecodeNumbersRequest(body, errors, true));
   const auto& raw_numbers = request.raw_numbers;
@@ -504,6 +517,9 @@ Result<json::value> SipService::Attach(std::string_view org, const json::object&
   }
   if (!errors.empty()) {
     return tl::unexpected(errors.ToError());
+  }
+  if (dry_run) {
+    return json::value(nullptr);
   }
 
   const std::string slot = trunk_id.value_or("");

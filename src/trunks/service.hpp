@@ -51,6 +51,9 @@ class SipService {
                                            const std::optional<std::string>& number,
                                            const std::optional<std::string>& region);
   [[nodiscard]] Result<Json> PatchConfig(std::string_view org, const Object& body);
+  /// Checks `config` (a POST /v1/sip/attach body without phone_numbers) as Attach would, without
+  /// writing anything: the port-request API validates `post_port` with it.
+  [[nodiscard]] Result<void> ValidateAttach(std::string_view org, const Object& config);
   /// Attaches `config` (a POST /v1/sip/attach body without phone_numbers) to numbers that just
   /// ported in: the porting workflow's post-port step. At most kMaxNumbersPerAttach numbers.
   [[nodiscard]] Result<void> AttachPorted(std::string_view org,
@@ -69,6 +72,7 @@ class SipService {
 
  private:
   enum class Kind : std::uint8_t { kInbound, kOutbound, kTrunk };
+  Result<Json> AttachImpl(std::string_view org, const Object& body, bool dry_run);
   struct ConfigRow;
 
   Object ValidateSettings(const Object& in, std::string_view prefix, Kind kind,

@@ -519,6 +519,14 @@ TEST_P(PortLifecycle, ValidationReportsEveryProblemAtOnce) {
   // ...and the portability check says so.
   auto check = Call(*api_, "GET", "/v1/sip/port/check?phone_numbers[]=%2B14155550101", sb_);
   EXPECT_NE(check.body.find("in_active_port_request"), std::string::npos) << check.body;
+  // A bad post_port fails at creation, not after the port completes.
+  auto bad_post = Create(R"({"phone_numbers": ["+12125550155"], "post_port": {"directions":
+      [{"type": "inbound"}]}, "losing_carrier_information": )" +
+                             Lci() + "}",
+                         400);
+  EXPECT_EQ(std::string(bad_post.at("errors").at(0).at("field").as_string()).substr(0, 10),
+            "post_port.")
+      << bad_post;
   // Drafts validate formats but not completeness.
   auto draft = Create(R"({"phone_numbers": ["+14155550199"], "draft": true})");
   EXPECT_EQ(draft.at("status").as_string(), "draft");

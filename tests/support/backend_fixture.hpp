@@ -57,6 +57,9 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
                                      const boost::json::object& config) {
       return sip_->AttachPorted(org, numbers, config);
     });
+    porting_->SetPostPortValidator([this](std::string_view org, const boost::json::object& c) {
+      return sip_->ValidateAttach(org, c);
+    });
   }
 
   /// Connections in the pool. One connection makes any code that holds a connection while
