@@ -271,7 +271,9 @@ Result<void> PortingService::ActivateOrder(store::Connection& c, std::string_vie
   }
   PORTLINE_ASSIGN_OR_RETURN(
       auto req, c.Query("SELECT details FROM port_requests WHERE id = $1", {request_id}));
-  if (BoolOf(ParseObject(req.at(0).Text(0)), "has_post_port") && !nums.empty()) {
+  // Ported numbers become inbound numbers of the SIP API: with the request's post_port
+  // configuration, or a plain inbound one (Bland registers ported numbers as inbound).
+  if (!nums.empty()) {
     PORTLINE_RETURN_IF_ERROR(AddJob(c, org, request_id, order_id, "post_port", now, Object{}));
   }
   return Rollup(c, request_id, actor, now).map([](auto&&) {});
@@ -446,8 +448,11 @@ Result<PortingService::StepApply> PortingService::PrepareStep(
                                     "AND status = 'ported' ORDER BY position",
                                     {job.order_id}));
         Object details = ParseObject(req.at(0).Text(0));
-        if (details["post_port"].is_object()) {
+        if (BoolOf(details, "has_post_port") && details["post_port"].is_object()) {
           post = details["post_port"].as_object();
+        } else {
+          post =
+              Object{{"service", "sip"}, {"directions", json::array{Object{{"type", "inbound"}}}}};
         }
         for (const auto& n : nums) {
           numbers.push_back(n.Text(0));

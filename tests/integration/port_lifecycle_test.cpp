@@ -397,6 +397,11 @@ TEST_P(PortLifecycle, OneNumberCancelLeavesTheRest) {
   EXPECT_EQ(view.at("status").as_string(), "completed") << view;
   EXPECT_EQ(view.at("phone_numbers").at(2).at("status").as_string(), "canceled");
   EXPECT_EQ(view.at("phone_numbers").at(0).at("status").as_string(), "ported");
+  // Without post_port, ported numbers are still registered as inbound numbers of the SIP API.
+  auto numbers = Call(*api_, "GET", "/v1/sip/numbers", sb_);
+  ASSERT_EQ(numbers.status, 200) << numbers.body;
+  EXPECT_NE(numbers.body.find("+12125550101"), std::string::npos) << numbers.body;
+  EXPECT_EQ(numbers.body.find("+14155550102"), std::string::npos) << "canceled: not ported";
 }
 
 TEST_P(PortLifecycle, OnDemandActivationInsideAndOutsideTheWindow) {
