@@ -377,6 +377,16 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
                return Ok(sandbox->ListAccounts(req.OrgId()));
              });
 
+  router.Add("PATCH", "/v1/sandbox/accounts/{account_id}",
+             [sandbox, sandbox_only](Request& req) -> Result<Response> {
+               PORTLINE_RETURN_IF_ERROR(sandbox_only(req));
+               if (sandbox == nullptr) {
+                 return FailCode(Errc::kNotFound, "NOT_SANDBOX", "no simulated carrier network");
+               }
+               PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));
+               return Ok(sandbox->UpdateAccount(req.OrgId(), req.PathParam("account_id"), body));
+             });
+
   // The signature page: no API key; the unguessable token is the credential.
   router.Add("GET", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
     const auto& token = req.PathParam("token");

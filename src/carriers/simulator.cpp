@@ -385,6 +385,57 @@ Result<json::value> SimulatedNetwork::ListAccounts(std::string_view org) {
   return json::value(json::object{{"accounts", std::move(out)}});
 }
 
+Result<json::value> SimulatedNetwork::UpdateAccount(std::string_view org, std::string_view id,
+                                                    const json::object& body) {
+  FieldErrors errors;
+  errors.RejectUnknown(body, {"port_freeze", "pending_order", "pin", "account_number"});
+  const auto freeze = errors.OptBool(body, "port_freeze");
+  const auto pending = errors.OptBool(body, "pending_order");
+  const auto pin = errors.OptString(body, "pin", 20);
+  const auto account = errors.OptString(body, "account_number", 50);
+  if (account && account->empty()) {
+    errors.Add("account_number", "INVALID_VALUE", "account_number must not be empty");
+  }
+  if (!errors.empty()) {
+    return tl::unexpected(errors.ToError());
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  auto update = [&](store::Connection& c) -> Result<json::value> {
+    PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                              c.Query("SELECT data, org_id FROM sim_accounts WHERE id = $1 AND "
+                                      "(org_id = $2 OR org_id = '')",
+                                      {id, org}));
+    if (rows.empty()) {
+      return FailCode(Errc::kNotFound, "NOT_FOUND",
+                      "sandbox account " + std::string(id) + " not found");
+    }
+    if (rows[0].Text(1).empty()) {
+      return FailCode(Errc::kConflict, "SEEDED_ACCOUNT",
+                      "seeded accounts are shared by every organization and cannot be changed; "
+                      "create your own with POST /v1/sandbox/accounts");
+    }
+    json::object full = json::parse(rows[0].Text(0)).as_object();
+    if (freeze) {
+      full["port_freeze"] = *freeze;
+    }
+    if (pending) {
+      full["pending_order"] = *pending;
+    }
+    if (pin) {
+      full["pin_sha256"] = pin->empty() ? "" : Sha256Hex(*pin);
+    }
+    if (account) {
+      full["account_number_sha256"] = Sha256Hex(*account);
+      full["account_number_last4"] = account->substr(account->size() > 4 ? account->size() - 4 : 0);
+    }
+    const std::string text = json::serialize(full);
+    PORTLINE_RETURN_IF_ERROR(
+        c.Execute("UPDATE sim_accounts SET data = $1 WHERE id = $2", {text, id}));
+    return json::value(FromStored(text).ToJson());
+  };
+  return store::WithTransaction(*lease, update);
+}
+
 Result<std::optional<SimAccount>> SimulatedNetwork::AccountOf(store::Connection& c,
                                                               std::string_view org,
                                                               std::string_view number) {

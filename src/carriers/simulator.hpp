@@ -58,6 +58,10 @@ class SimulatedNetwork final : public Gateway {
   [[nodiscard]] Result<boost::json::value> CreateAccount(std::string_view org,
                                                          const boost::json::object& body);
   [[nodiscard]] Result<boost::json::value> ListAccounts(std::string_view org);
+  /// Changes an organization's own account: `port_freeze`, `pending_order`, `pin`,
+  /// `account_number` (what a subscriber changes at the carrier to let a port through).
+  [[nodiscard]] Result<boost::json::value> UpdateAccount(std::string_view org, std::string_view id,
+                                                         const boost::json::object& body);
 
   Result<Decision> Submit(const CarrierOrder& order, TimePoint now) override;
   Result<void> Activate(std::string_view pon, const std::vector<std::string>& numbers,

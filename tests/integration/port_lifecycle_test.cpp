@@ -311,6 +311,41 @@ TEST_P(PortLifecycle, FreezeAndPinRejectionsComeFromAccounts) {
   view = Get(fid);
   ASSERT_EQ(view.at("status").as_string(), "action_required") << view;
   EXPECT_EQ(view.at("phone_numbers").at(0).at("reason").at("code").as_string(), "port_freeze");
+  // Seeded accounts are shared: they cannot be changed.
+  EXPECT_EQ(Call(*api_, "PATCH", "/v1/sandbox/accounts/simacct_seed_frozen", sb_,
+                 R"({"port_freeze": false})")
+                .status,
+            409);
+
+  // A frozen account of our own: the subscriber lifts the freeze, the unchanged request is
+  // supplemented (PUT) and completes. The carrier's CSR shows the account's state.
+  auto own = Call(*api_, "POST", "/v1/sandbox/accounts", sb_,
+                  R"({"business_name": "Ice Co", "account_number": "ICE-1", "port_freeze": true,
+                      "address": {"street": "2 Ice Rd", "city": "Chicago", "state": "IL",
+                                  "zip": "60601"}, "phone_numbers": ["+12125550160"]})");
+  ASSERT_EQ(own.status, 201) << own.body;
+  const std::string own_id(Data(own).at("id").as_string());
+  auto csr = simulator_->FetchCsr(accounts_->FindOrg("sandbox-co")->id, "+12125550160");
+  ASSERT_TRUE(csr && *csr);
+  EXPECT_TRUE((*csr)->port_freeze);
+  EXPECT_EQ((*csr)->account_number_hint, "CE-1");  // the last four characters only
+  const std::string ice = R"({"phone_numbers": ["+12125550160"], "losing_carrier_information":
+      {"customer_type": "business", "business_name": "Ice Co", "first_name": "I",
+       "last_name": "Ce", "account_number": "ICE-1", "authorized_representative_email":
+       "ice@example.com", "address": {"street": "2 Ice Road", "city": "Chicago", "state": "IL",
+       "zip": "60601"}}})";
+  auto iced = Create(ice);
+  const std::string iid(iced.at("port_request_id").as_string());
+  Sign(iced);
+  Advance(R"({"business_days": 2})");
+  ASSERT_EQ(Status(iid), "action_required");
+  auto lift =
+      Call(*api_, "PATCH", "/v1/sandbox/accounts/" + own_id, sb_, R"({"port_freeze": false})");
+  ASSERT_EQ(lift.status, 200) << lift.body;
+  EXPECT_FALSE(Data(lift).at("port_freeze").as_bool());
+  ASSERT_EQ(Call(*api_, "PUT", "/v1/sip/port/" + iid, sb_, ice).status, 200);
+  Advance(R"({"days": 30})");
+  EXPECT_EQ(Status(iid), "completed");
 }
 
 TEST_P(PortLifecycle, CancelAtEachStage) {
