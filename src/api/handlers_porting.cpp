@@ -238,6 +238,15 @@ Response SignaturePageResponse(const porting::SignatureView& v, std::string_view
   return r;
 }
 
+Response LinkNotValid(const Error& e) {
+  Response r;
+  r.status = 404;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
+           Html(e.message) + "</p>";
+  return r;
+}
+
 }  // namespace
 
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
@@ -392,12 +401,7 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     const auto& token = req.PathParam("token");
     auto page = porting.SignaturePage(token);
     if (!page) {
-      Response r;
-      r.status = 404;
-      r.content_type = "text/html; charset=utf-8";
-      r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
-               Html(page.error().message) + "</p>";
-      return r;
+      return LinkNotValid(page.error());
     }
     return SignaturePageResponse(*page, token, {}, 200);
   });
@@ -424,12 +428,7 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     }
     auto page = porting.SignaturePage(token);
     if (!page) {
-      Response r;
-      r.status = 404;
-      r.content_type = "text/html; charset=utf-8";
-      r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
-               Html(page.error().message) + "</p>";
-      return r;
+      return LinkNotValid(page.error());
     }
     return SignaturePageResponse(*page, token, signed_page.error().message,
                                  HttpStatus(signed_page.error().code));

@@ -429,6 +429,49 @@ Result<void> InsertNumbers(store::Connection& c, const SecretBox& box, std::stri
 
 }  // namespace
 
+std::pair<std::string, std::optional<std::int64_t>> PortingService::IssueSignature(
+    Submission& sub, const Object& config, std::int64_t now) {
+  if (sub.draft) {
+    return {};
+  }
+  std::string token = RandomHex(24);
+  sub.details["signature_token"] = box_.Seal(token);
+  return {std::move(token),
+          now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000};
+}
+
+Result<std::size_t> PortingService::WriteOrdersAndNumbers(store::Connection& c, std::string_view id,
+                                                          std::string_view org,
+                                                          const Submission& sub, std::int64_t now) {
+  // One child order per losing carrier.
+  std::map<std::string, std::string> order_of_spid;
+  for (const auto& n : sub.numbers) {
+    if (n.included && order_of_spid.count(n.check.carrier->spid) == 0) {
+      const std::string order = NewId("pord", clock_.Now());
+      order_of_spid[n.check.carrier->spid] = order;
+      PORTLINE_RETURN_IF_ERROR(
+          c.Execute("INSERT INTO port_orders (id, request_id, org_id, spid, carrier_name, status, "
+                    "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+                    {order, id, org, n.check.carrier->spid, n.check.carrier->name, now}));
+    }
+  }
+  if (order_of_spid.empty()) {
+    Error e{Errc::kUnprocessable,
+            "none of the numbers can be ported; see each number's reason",
+            "",
+            "NO_PORTABLE_NUMBERS",
+            {}};
+    std::size_t i = 0;
+    for (const auto& n : sub.numbers) {
+      e.fields.push_back(FieldError{std::string(n.check.reason_code), n.check.reason_message,
+                                    "phone_numbers[" + std::to_string(i++) + "]"});
+    }
+    return tl::unexpected(std::move(e));
+  }
+  PORTLINE_RETURN_IF_ERROR(InsertNumbers(c, box_, id, org, sub.numbers, order_of_spid, now));
+  return order_of_spid.size();
+}
+
 Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
   PORTLINE_ASSIGN_OR_RETURN(auto post_port_errors, CheckPostPort(actor.org_id, body));
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
@@ -440,48 +483,17 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
   auto create = [&](store::Connection& c) -> Result<Json> {
     PORTLINE_ASSIGN_OR_RETURN(auto sub,
                               ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
-    std::map<std::string, std::string> order_of_spid;
-    std::map<std::string, std::string> carrier_name;
-    for (const auto& n : sub.numbers) {
-      if (n.included && order_of_spid.count(n.check.carrier->spid) == 0) {
-        order_of_spid[n.check.carrier->spid] = NewId("pord", clock_.Now());
-        carrier_name[n.check.carrier->spid] = n.check.carrier->name;
-      }
-    }
-    if (order_of_spid.empty()) {
-      Error e{Errc::kUnprocessable,
-              "none of the numbers can be ported; see each number's reason",
-              "",
-              "NO_PORTABLE_NUMBERS",
-              {}};
-      std::size_t i = 0;
-      for (const auto& n : sub.numbers) {
-        e.fields.push_back(FieldError{std::string(n.check.reason_code), n.check.reason_message,
-                                      "phone_numbers[" + std::to_string(i++) + "]"});
-      }
-      return tl::unexpected(std::move(e));
-    }
     const std::string status(sub.draft ? kDraft : kWaitingForSignature);
-    std::optional<std::int64_t> expires;
-    if (!sub.draft) {
-      token = RandomHex(24);
-      expires = now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
-      sub.details["signature_token"] = box_.Seal(token);
-    }
+    const auto [token_new, expires] = IssueSignature(sub, config, now);
+    token = token_new;
     PORTLINE_RETURN_IF_ERROR(c.Execute(
         "INSERT INTO port_requests (id, org_id, status, customer_reference, details, target_date, "
         "signature_token_hash, signature_expires_at, created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         {id, actor.org_id, status, sub.customer_reference, Dump(sub.details), sub.target_date,
          token.empty() ? store::Param(nullptr) : store::Param(Sha256Hex(token)), expires, now}));
-    for (const auto& [spid, order] : order_of_spid) {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("INSERT INTO port_orders (id, request_id, org_id, spid, carrier_name, status, "
-                    "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-                    {order, id, actor.org_id, spid, carrier_name[spid], now}));
-    }
-    PORTLINE_RETURN_IF_ERROR(
-        InsertNumbers(c, box_, id, actor.org_id, sub.numbers, order_of_spid, now));
+    PORTLINE_ASSIGN_OR_RETURN(const std::size_t orders,
+                              WriteOrdersAndNumbers(c, id, actor.org_id, sub, now));
     std::int64_t included = 0;
     for (const auto& n : sub.numbers) {
       included += n.included ? 1 : 0;
@@ -491,7 +503,7 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
               Object{{"status", status},
                      {"numbers", included},
                      {"excluded", static_cast<std::int64_t>(sub.numbers.size()) - included},
-                     {"orders", static_cast<std::int64_t>(order_of_spid.size())}},
+                     {"orders", static_cast<std::int64_t>(orders)}},
               now));
     if (!sub.draft) {
       PORTLINE_RETURN_IF_ERROR(Event(c, id, actor.org_id, "port.signature_requested", "system",
@@ -855,39 +867,14 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
       return View(c, actor.org_id, id);
     }
     // Before signature: a full replace, numbers and orders rebuilt.
-    std::map<std::string, std::string> order_of_spid;
-    std::map<std::string, std::string> carrier_name;
-    for (const auto& n : sub.numbers) {
-      if (n.included && order_of_spid.count(n.check.carrier->spid) == 0) {
-        order_of_spid[n.check.carrier->spid] = NewId("pord", clock_.Now());
-        carrier_name[n.check.carrier->spid] = n.check.carrier->name;
-      }
-    }
-    if (order_of_spid.empty()) {
-      return FailCode(Errc::kUnprocessable, "NO_PORTABLE_NUMBERS",
-                      "none of the numbers can be ported", "phone_numbers");
-    }
     PORTLINE_RETURN_IF_ERROR(c.Execute("DELETE FROM port_numbers WHERE request_id = $1", {id}));
     PORTLINE_RETURN_IF_ERROR(c.Execute("DELETE FROM port_orders WHERE request_id = $1", {id}));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'expire'", {id}));
-    for (const auto& [spid, order] : order_of_spid) {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("INSERT INTO port_orders (id, request_id, org_id, spid, carrier_name, status, "
-                    "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-                    {order, id, actor.org_id, spid, carrier_name[spid], now}));
-    }
-    PORTLINE_RETURN_IF_ERROR(
-        InsertNumbers(c, box_, id, actor.org_id, sub.numbers, order_of_spid, now));
+    PORTLINE_RETURN_IF_ERROR(WriteOrdersAndNumbers(c, id, actor.org_id, sub, now));
     const std::string next(sub.draft ? kDraft : kWaitingForSignature);
-    std::string token;
-    std::optional<std::int64_t> expires;
-    if (!sub.draft) {
-      // The LOA changed: a new signature link (the old one stops working).
-      token = RandomHex(24);
-      expires = now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
-      sub.details["signature_token"] = box_.Seal(token);
-    }
+    // The LOA changed: a new signature link (the old one stops working).
+    const auto [token, expires] = IssueSignature(sub, config, now);
     PORTLINE_RETURN_IF_ERROR(c.Execute(
         "UPDATE port_requests SET status = $1, details = $2, customer_reference = $3, "
         "target_date = $4, signature_token_hash = $5, signature_expires_at = $6, updated_at = $7 "

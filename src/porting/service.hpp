@@ -152,6 +152,15 @@ class PortingService {
   /// Runs the post-port validator (before a connection is taken: it may take its own).
   Result<std::vector<FieldError>> CheckPostPort(std::string_view org, const Object& body);
   Result<Json> View(store::Connection& c, std::string_view org, std::string_view id);
+  /// A new signature token (sealed into the details) and its expiry; none for a draft.
+  std::pair<std::string, std::optional<std::int64_t>> IssueSignature(Submission& sub,
+                                                                     const Object& config,
+                                                                     std::int64_t now);
+  /// Child orders (one per losing carrier) and the numbers of a submission; kUnprocessable when
+  /// no number is portable. Returns how many orders.
+  Result<std::size_t> WriteOrdersAndNumbers(store::Connection& c, std::string_view id,
+                                            std::string_view org, const Submission& sub,
+                                            std::int64_t now);
   Result<void> Event(store::Connection& c, std::string_view request_id, std::string_view org,
                      std::string_view type, std::string_view actor, Object data, std::int64_t at);
   Result<void> AddJob(store::Connection& c, std::string_view org, std::string_view request_id,

@@ -233,7 +233,7 @@ Summary RunScenario(Harness& h) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     return std::string(buf);
   };
-  for (offset_h = 2; offset_h <= 40 * 24; offset_h += 2) {
+  for (offset_h = 1; offset_h <= 40 * 24; ++offset_h) {
     const auto r =
         h.Send("POST", "/v1/sandbox/clock/advance", R"({"to": ")" + to_rfc3339(offset_h) + R"("})");
     EXPECT_TRUE(r.status == 200 || r.status == 400) << r.status << " " << r.body;  // 400: retry
@@ -295,7 +295,7 @@ void Compare(std::map<std::string, std::string> env_base, const std::string& nam
     chaos.StopChaos();
     kills = chaos.kills();
   }
-  EXPECT_GE(kills, 10) << "the run should have been interrupted many times";
+  EXPECT_GE(kills, 5) << "the run should have been interrupted many times";
   ASSERT_EQ(reference.size(), chaotic.size());
   for (const auto& [ref, summary] : reference) {
     EXPECT_EQ(chaotic[ref], summary) << name << " " << ref;
