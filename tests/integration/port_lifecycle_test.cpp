@@ -19,14 +19,22 @@ constexpr const char* kAcme2 = "+14155550101";
 constexpr const char* kAcme3 = "+14155550102";
 
 std::string Lci(const std::string& account = "ACC-12345", const std::string& zip = "94105",
-                const std::string& business = "Acme Corp") {
+                const std::string& business = "Acme Corp",
+                const std::string& street = "123 Main Street") {
   return R"({"customer_type": "business", "business_name": ")" + business +
          R"(", "first_name": "Jane", "last_name": "Doe", "account_number": ")" + account +
          R"(", "authorized_representative_email": "jane@acme.example",
             "notification_emails": ["it@acme.example"],
-            "address": {"street": "123 Main Street", "street2": "Suite 100",
+            "address": {"street": ")" +
+         street + R"(", "street2": "Suite 100",
                         "city": "San Francisco", "state": "CA", "zip": ")" +
          zip + R"(", "country": "US"}})";
+}
+
+std::string Person(const std::string& last) {
+  return R"({"customer_type": "personal", "first_name": "John", "last_name": ")" + last +
+         R"(", "account_number": "MOB-77881", "authorized_representative_email": "john@example.com",
+            "address": {"street": "9 Elm St", "city": "Austin", "state": "TX", "zip": "78701"}})";
 }
 
 std::string Numbers(const std::vector<std::string>& numbers) {
@@ -221,6 +229,23 @@ TEST_P(PortLifecycle, RejectionsSayWhatToFixAndSupplementsResubmit) {
        "losing_carrier_information.business_name",
        "",
        Lci()},
+      {Lci("ACC-12345", "94105", "Acme Corp", "500 Market Street"),
+       "",
+       {kAcme1, kAcme2, kAcme3},
+       "E1",
+       "address_mismatch",
+       "losing_carrier_information.address.street",
+       "",
+       Lci()},
+      // The seeded personal account (John Doe, PIN 4321) with the wrong last name.
+      {Person("Roe"),
+       R"(, "pin": "4321")",
+       {"+15125550110"},
+       "E10",
+       "end_user_name_mismatch",
+       "losing_carrier_information.last_name",
+       R"(, "pin": "4321")",
+       Person("Doe")},
       // Porting the billing number alone while two lines stay: a new billing number is needed.
       {Lci(),
        "",
