@@ -130,7 +130,7 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
   static const numbering::LnpService lnp(
       std::make_shared<const numbering::LnpIndex>(numbering::LnpIndex::GenerateDefault(carriers)));
   numbering::PortabilityChecker checker(lnp, carriers, clock, {});
-  carriers::SimulatedNetwork sim(*db, carriers, lnp, clock);
+  carriers::SimulatedNetwork sim(*db, carriers, clock);
   Must(sim.Seed(), "seed");
   porting::PortingOptions popts;
   popts.node_id = "bench";

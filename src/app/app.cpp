@@ -135,7 +135,7 @@ int Serve(const config::Config& cfg) {
   numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(std::move(*lnp_index)));
   numbering::PortabilityChecker checker(lnp, carriers, clock, CheckOptionsFrom(cfg));
 
-  carriers::SimulatedNetwork simulator(**db, carriers, lnp, clock);
+  carriers::SimulatedNetwork simulator(**db, carriers, clock);
   if (auto seeded = simulator.Seed(); !seeded) {
     log::Error("cannot seed the simulated carrier network", {{"error", seeded.error().message}});
     return 1;

@@ -10,7 +10,6 @@
 #include "carriers/gateway.hpp"
 #include "core/clock.hpp"
 #include "numbering/carriers.hpp"
-#include "numbering/lnp.hpp"
 #include "store/database.hpp"
 
 namespace portline::carriers {
@@ -48,8 +47,8 @@ struct SimAccount {
 class SimulatedNetwork final : public Gateway {
  public:
   SimulatedNetwork(store::Database& db, const numbering::CarrierRegistry& carriers,
-                   const numbering::LnpService& lnp, const Clock& clock)
-      : db_(db), carriers_(carriers), lnp_(lnp), clock_(clock) {}
+                   const Clock& clock)
+      : db_(db), carriers_(carriers), clock_(clock) {}
 
   /// Inserts the deterministic seeded accounts (idempotent).
   [[nodiscard]] Result<void> Seed();
@@ -76,7 +75,6 @@ class SimulatedNetwork final : public Gateway {
 
   store::Database& db_;
   const numbering::CarrierRegistry& carriers_;
-  const numbering::LnpService& lnp_;
   const Clock& clock_;
 };
 

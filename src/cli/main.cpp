@@ -126,8 +126,8 @@ int OpenPorting(const config::Flags& flags, Context& ctx) {
       std::make_shared<const portline::numbering::LnpIndex>(std::move(*index)));
   ctx.checker = std::make_unique<portline::numbering::PortabilityChecker>(
       *ctx.lnp, carriers, ctx.clock, portline::app::CheckOptionsFrom(ctx.cfg));
-  ctx.simulator = std::make_unique<portline::carriers::SimulatedNetwork>(*ctx.db, carriers,
-                                                                         *ctx.lnp, ctx.clock);
+  ctx.simulator =
+      std::make_unique<portline::carriers::SimulatedNetwork>(*ctx.db, carriers, ctx.clock);
   if (auto seeded = ctx.simulator->Seed(); !seeded) {
     PrintError(seeded.error());
     return 1;

@@ -29,7 +29,7 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   numbering::LnpService lnp(
       std::make_shared<const numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
   numbering::PortabilityChecker checker(lnp, numbering::CarrierRegistry::Default(), clock, {});
-  carriers::SimulatedNetwork simulator(**db, numbering::CarrierRegistry::Default(), lnp, clock);
+  carriers::SimulatedNetwork simulator(**db, numbering::CarrierRegistry::Default(), clock);
   porting::PortingService porting(**db, clock, box, checker, numbering::CarrierRegistry::Default(),
                                   simulator, {});
   api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, {});

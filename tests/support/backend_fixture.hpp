@@ -47,7 +47,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     checker_ = std::make_unique<numbering::PortabilityChecker>(
         Lnp(), numbering::CarrierRegistry::Default(), clock_, numbering::CheckOptions{});
     simulator_ = std::make_unique<carriers::SimulatedNetwork>(
-        *db_, numbering::CarrierRegistry::Default(), Lnp(), clock_);
+        *db_, numbering::CarrierRegistry::Default(), clock_);
     ASSERT_TRUE(simulator_->Seed());
     porting::PortingOptions popts;
     popts.public_url = "http://portline.test";
