@@ -584,6 +584,11 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
         "last_error = $2 WHERE id = $3 AND lease_owner = $4",
         {ToUnixMillis(clock_.Now()) + backoff, error.message, job->id, options_.node_id}));
   }
+  if (!jobs.empty()) {
+    log::Debug("workflow batch", {{"node", options_.node_id},
+                                  {"steps", static_cast<std::int64_t>(jobs.size())},
+                                  {"failed", static_cast<std::int64_t>(failed.size())}});
+  }
   return static_cast<int>(jobs.size());
 }
 

@@ -315,6 +315,44 @@ TEST(PortCrash, SqliteEndsAsWithoutCrashes) {
           "sqlite");
 }
 
+// Two `portline serve` processes on one PostgreSQL database: both run the workflow (the second
+// one polls every 10 ms while the first also advances the clock through the API), and every request
+// must end exactly as with one node, each transition applied once.
+TEST(PortCrash, TwoNodesOnOnePostgresEndAsOne) {
+  PORTLINE_REQUIRE_PG_OR_SKIP();
+  const std::map<std::string, std::string> base = {{"PORTLINE_WORKER_INTERVAL_MS", "10"},
+                                                   {"PORTLINE_ACCESS_LOG", "false"},
+                                                   {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"}};
+  testing::TempDir one_dir;
+  testing::TempDir two_dir;
+  auto one_env = base;
+  one_env["PORTLINE_DATA_DIR"] = one_dir.path();
+  one_env["PORTLINE_DATABASE_URL"] = testing::FreshPgDatabase();
+  auto two_env = base;
+  two_env["PORTLINE_DATA_DIR"] = two_dir.path();
+  two_env["PORTLINE_DATABASE_URL"] = testing::FreshPgDatabase();
+  Summary single;
+  {
+    Harness node(one_env, false);
+    single = RunScenario(node);
+  }
+  Summary pair;
+  {
+    Harness node_a(two_env, false);
+    testing::ServerProcess node_b({"--log-level", "debug"}, two_env);
+    ASSERT_NE(node_b.port(), 0) << node_b.stderr_text();
+    pair = RunScenario(node_a);
+    const std::string b_log = node_b.stderr_text();
+    EXPECT_EQ(b_log.find("\"level\":\"error\""), std::string::npos) << b_log;
+    EXPECT_NE(b_log.find("\"msg\":\"workflow batch\""), std::string::npos)
+        << "the second node should have applied steps too";
+  }
+  ASSERT_EQ(single.size(), pair.size());
+  for (const auto& [ref, summary] : single) {
+    EXPECT_EQ(pair[ref], summary) << ref;
+  }
+}
+
 TEST(PortCrash, PostgresEndsAsWithoutCrashes) {
   PORTLINE_REQUIRE_PG_OR_SKIP();
   Compare({{"PORTLINE_WORKER_INTERVAL_MS", "20"},
