@@ -13,6 +13,24 @@
 
 namespace portline::porting {
 
+namespace {
+// Another organization's request is not found either (tenants are isolated).
+tl::unexpected<Error> RequestNotFound(std::string_view id) {
+  return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
+                  "port request " + std::string(id) + " not found");
+}
+
+// kNotFound unless the organization has this request.
+Result<void> RequireRequest(store::Connection& c, std::string_view org, std::string_view id) {
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, c.Query("SELECT 1 FROM port_requests WHERE id = $1 AND org_id = $2", {id, org}));
+  if (rows.empty()) {
+    return RequestNotFound(id);
+  }
+  return {};
+}
+}  // namespace
+
 std::string Placeholders(std::size_t first, std::size_t n) {
   std::string out;
   for (std::size_t i = 0; i < n; ++i) {
@@ -544,8 +562,7 @@ Result<Json> PortingService::View(store::Connection& c, std::string_view org, st
               "signature FROM port_requests WHERE id = $1 AND org_id = $2",
               {id, org}));
   if (rows.empty()) {
-    return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                    "port request " + std::string(id) + " not found");
+    return RequestNotFound(id);
   }
   const auto& r = rows[0];
   Object details = ParseObject(r.Text(3));
@@ -759,8 +776,7 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
                                       "org_id = $2",
                                       {id, actor.org_id}));
     if (rows.empty()) {
-      return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                      "port request " + std::string(id) + " not found");
+      return RequestNotFound(id);
     }
     const std::string status = rows[0].Text(0);
     if (status != kDraft && status != kWaitingForSignature && status != kActionRequired) {
@@ -908,8 +924,7 @@ Result<Json> PortingService::Cancel(const Actor& actor, std::string_view id) {
         auto rows, c.Query("SELECT status FROM port_requests WHERE id = $1 AND org_id = $2",
                            {id, actor.org_id}));
     if (rows.empty()) {
-      return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                      "port request " + std::string(id) + " not found");
+      return RequestNotFound(id);
     }
     const std::string status = rows[0].Text(0);
     if (status == kCancelPending || status == kCanceled) {
@@ -1080,13 +1095,7 @@ Result<Json> PortingService::CancelNumber(const Actor& actor, std::string_view i
 Result<Json> PortingService::Events(std::string_view org, std::string_view id,
                                     std::int64_t after_sequence, int limit) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto exists,
-      lease->Query("SELECT 1 FROM port_requests WHERE id = $1 AND org_id = $2", {id, org}));
-  if (exists.empty()) {
-    return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                    "port request " + std::string(id) + " not found");
-  }
+  PORTLINE_RETURN_IF_ERROR(RequireRequest(*lease, org, id));
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT id, sequence, type, actor, data, occurred_at FROM "
                               "port_events WHERE request_id = $1 AND sequence > $2 ORDER BY "
@@ -1126,13 +1135,7 @@ Result<Json> PortingService::AddNote(const Actor& actor, std::string_view id, co
   const std::int64_t now = t.now_ms();
   auto add = [&](store::Connection& c) -> Result<Json> {
     PORTLINE_RETURN_IF_ERROR(LockRequest(c, id));
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto exists,
-        c.Query("SELECT 1 FROM port_requests WHERE id = $1 AND org_id = $2", {id, actor.org_id}));
-    if (exists.empty()) {
-      return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                      "port request " + std::string(id) + " not found");
-    }
+    PORTLINE_RETURN_IF_ERROR(RequireRequest(c, actor.org_id, id));
     const std::string note_id = NewId("note", clock_.Now());
     const std::string who = author.value_or(actor.who);
     PORTLINE_RETURN_IF_ERROR(
@@ -1152,13 +1155,7 @@ Result<Json> PortingService::AddNote(const Actor& actor, std::string_view id, co
 
 Result<Json> PortingService::Notes(std::string_view org, std::string_view id) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto exists,
-      lease->Query("SELECT 1 FROM port_requests WHERE id = $1 AND org_id = $2", {id, org}));
-  if (exists.empty()) {
-    return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                    "port request " + std::string(id) + " not found");
-  }
+  PORTLINE_RETURN_IF_ERROR(RequireRequest(*lease, org, id));
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT id, author, body, created_at FROM port_notes WHERE "
                               "request_id = $1 ORDER BY id",
@@ -1200,8 +1197,7 @@ Result<Json> PortingService::Activations(std::string_view org, std::string_view 
       auto req,
       lease->Query("SELECT details FROM port_requests WHERE id = $1 AND org_id = $2", {id, org}));
   if (req.empty()) {
-    return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                    "port request " + std::string(id) + " not found");
+    return RequestNotFound(id);
   }
   const bool on_demand = BoolOf(ParseObject(req[0].Text(0)), "on_demand_activation");
   PORTLINE_ASSIGN_OR_RETURN(
@@ -1263,8 +1259,7 @@ Result<Json> PortingService::Activate(const Actor& actor, std::string_view id, c
       auto req, lease->Query("SELECT details FROM port_requests WHERE id = $1 AND org_id = $2",
                              {id, actor.org_id}));
   if (req.empty()) {
-    return FailCode(Errc::kNotFound, "PORT_REQUEST_NOT_FOUND",
-                    "port request " + std::string(id) + " not found");
+    return RequestNotFound(id);
   }
   if (!BoolOf(ParseObject(req[0].Text(0)), "on_demand_activation")) {
     return FailCode(Errc::kUnprocessable, "NOT_ON_DEMAND",
