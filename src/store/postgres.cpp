@@ -107,7 +107,14 @@ class PgConnection final : public Connection {
     PORTLINE_RETURN_IF_ERROR(EnsureConnected());
     auto it = statements_.find(std::string(sql));
     if (it == statements_.end()) {
-      std::string name = "s" + std::to_string(statements_.size());
+      if (statements_.size() >= kMaxCachedStatements &&
+          PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        // SQL built with variable IN lists has many shapes: keep the server's cache bounded.
+        PgResult gone(PQexec(conn_, "DEALLOCATE ALL"));
+        PORTLINE_RETURN_IF_ERROR(Check(gone));
+        statements_.clear();
+      }
+      std::string name = "s" + std::to_string(next_statement_++);
       const std::string text(sql);
       PgResult prep(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
       PORTLINE_RETURN_IF_ERROR(Check(prep));
@@ -140,7 +147,9 @@ class PgConnection final : public Connection {
 
   PGconn* conn_;
   std::string setup_;
+  static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, std::string> statements_;
+  std::uint64_t next_statement_ = 0;  // names stay unique across evictions
 };
 
 }  // namespace

@@ -83,6 +83,13 @@ class SqliteConnection final : public Connection {
     if (it != statements_.end()) {
       return it->second;
     }
+    if (statements_.size() >= kMaxCachedStatements) {
+      // SQL built with variable IN lists has many shapes: keep the cache bounded.
+      for (auto& [text, cached] : statements_) {
+        sqlite3_finalize(cached);
+      }
+      statements_.clear();
+    }
     const std::string translated = TranslatePlaceholders(sql);
     sqlite3_stmt* stmt = nullptr;
     const int rc =
@@ -151,6 +158,7 @@ class SqliteConnection final : public Connection {
   }
 
   sqlite3* db_;
+  static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 

@@ -44,6 +44,27 @@ TEST_P(Contract, ParamsRoundTripIncludingNullAndUtf8) {
   EXPECT_TRUE((*rows)[0].IsNull(2));
 }
 
+TEST_P(Contract, StatementCacheStaysCorrectPastItsBound) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  // More distinct statements than a connection caches (256), then the first ones again, inside
+  // and outside a transaction: every answer stays right after evictions.
+  for (int round = 0; round < 2; ++round) {
+    for (std::int64_t i = 0; i < 300; ++i) {
+      auto rows = (*lease)->Query("SELECT " + std::to_string(i) + " + $1", {std::int64_t{1}});
+      ASSERT_TRUE(rows) << rows.error().detail;
+      ASSERT_EQ(rows->at(0).Int(0), i + 1);
+    }
+  }
+  ASSERT_TRUE((*lease)->Begin());
+  for (std::int64_t i = 300; i < 600; ++i) {
+    auto rows = (*lease)->Query("SELECT " + std::to_string(i) + " + $1", {std::int64_t{2}});
+    ASSERT_TRUE(rows) << rows.error().detail;
+    ASSERT_EQ(rows->at(0).Int(0), i + 2);
+  }
+  ASSERT_TRUE((*lease)->Commit());
+}
+
 TEST_P(Contract, UniqueViolationIsConflictAndTransactionRollsBack) {
   auto lease = db_->Acquire();
   ASSERT_TRUE(lease);
