@@ -77,6 +77,13 @@ inline bool BoolOf(const Object& o, std::string_view k) {
 /// "$a, $b, …" placeholders for `n` values starting at parameter `first`.
 std::string Placeholders(std::size_t first, std::size_t n);
 
+/// Runs `head + "IN (…)" + tail` for `numbers` in chunks of 500, the IN list's placeholders
+/// numbered after `fixed` (the leading parameters), and returns every chunk's rows.
+Result<store::Rows> QueryNumbersIn(store::Connection& c, std::string_view head,
+                                   const store::Params& fixed,
+                                   const std::vector<std::string>& numbers,
+                                   std::string_view tail = {});
+
 /// Today's date in the zone, at the instant.
 numbering::Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t);
 

@@ -39,6 +39,26 @@ std::string Placeholders(std::size_t first, std::size_t n) {
   return out;
 }
 
+Result<store::Rows> QueryNumbersIn(store::Connection& c, std::string_view head,
+                                   const store::Params& fixed,
+                                   const std::vector<std::string>& numbers, std::string_view tail) {
+  store::Rows out;
+  for (std::size_t i = 0; i < numbers.size(); i += 500) {
+    const std::size_t end = std::min(numbers.size(), i + 500);
+    store::Params params = fixed;
+    for (std::size_t k = i; k < end; ++k) {
+      params.emplace_back(numbers[k]);
+    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto rows, c.Query(std::string(head) + " IN (" + Placeholders(fixed.size() + 1, end - i) +
+                               ")" + std::string(tail),
+                           params));
+    out.insert(out.end(), std::make_move_iterator(rows.begin()),
+               std::make_move_iterator(rows.end()));
+  }
+  return out;
+}
+
 numbering::Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t) {
   const auto* z = numbering::FindTimeZone(zone);
   return numbering::UtcToLocal(z != nullptr ? *z : *numbering::FindTimeZone("UTC"), t).date;
@@ -323,20 +343,13 @@ Result<std::set<std::string>> PortingService::OnPlatform(store::Connection& c, s
   if (any.empty()) {
     return out;  // most organizations checking numbers own none of them yet
   }
-  for (std::size_t i = 0; i < numbers.size(); i += 500) {
-    const std::size_t end = std::min(numbers.size(), i + 500);
-    store::Params params{org};
-    for (std::size_t k = i; k < end; ++k) {
-      params.emplace_back(numbers[k]);
-    }
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto rows, c.Query("SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND "
-                           "phone_number IN (" +
-                               Placeholders(2, end - i) + ")",
-                           params));
-    for (const auto& r : rows) {
-      out.insert(r.Text(0));
-    }
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, QueryNumbersIn(c,
+                                "SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND "
+                                "phone_number",
+                                {org}, numbers));
+  for (const auto& r : rows) {
+    out.insert(r.Text(0));
   }
   return out;
 }
@@ -354,20 +367,13 @@ Result<std::set<std::string>> PortingService::NumbersInActiveRequests(
   if (any.empty()) {
     return out;
   }
-  for (std::size_t i = 0; i < numbers.size(); i += 500) {
-    const std::size_t end = std::min(numbers.size(), i + 500);
-    store::Params params{org};
-    for (std::size_t k = i; k < end; ++k) {
-      params.emplace_back(numbers[k]);
-    }
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto rows, lease->Query("SELECT phone_number FROM port_numbers WHERE org_id = $1 AND "
-                                "active = 1 AND phone_number IN (" +
-                                    Placeholders(2, end - i) + ")",
-                                params));
-    for (const auto& r : rows) {
-      out.insert(r.Text(0));
-    }
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, QueryNumbersIn(*lease,
+                                "SELECT phone_number FROM port_numbers WHERE org_id = $1 "
+                                "AND active = 1 AND phone_number",
+                                {org}, numbers));
+  for (const auto& r : rows) {
+    out.insert(r.Text(0));
   }
   return out;
 }

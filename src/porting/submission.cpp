@@ -438,21 +438,14 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
   }
 
   // Numbers in another active request of this organization: a conflict naming it.
-  store::Rows clash;
-  for (std::size_t i = 0; i < e164s.size() && clash.size() < 20; i += 500) {
-    const std::size_t end = std::min(e164s.size(), i + 500);
-    store::Params params{org, self_id};
-    for (std::size_t k = i; k < end; ++k) {
-      params.emplace_back(e164s[k]);
-    }
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto rows,
-        c.Query("SELECT n.phone_number, r.id, r.status FROM port_numbers n JOIN port_requests r "
-                "ON r.id = n.request_id WHERE n.org_id = $1 AND n.active = 1 AND "
-                "n.request_id <> $2 AND n.phone_number IN (" +
-                    Placeholders(3, end - i) + ") ORDER BY n.phone_number LIMIT 20",
-                params));
-    clash.insert(clash.end(), rows.begin(), rows.end());
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto clash, QueryNumbersIn(c,
+                                 "SELECT n.phone_number, r.id, r.status FROM port_numbers n JOIN "
+                                 "port_requests r ON r.id = n.request_id WHERE n.org_id = $1 AND "
+                                 "n.active = 1 AND n.request_id <> $2 AND n.phone_number",
+                                 {org, self_id}, e164s, " ORDER BY n.phone_number LIMIT 20"));
+  if (clash.size() > 20) {
+    clash.resize(20);  // enough to name; the rest add nothing
   }
   if (!clash.empty()) {
     Error e{Errc::kConflict, "", "", "NUMBER_IN_ACTIVE_PORT_REQUEST", {}};
