@@ -76,6 +76,18 @@ std::string Str(const json::object& o, std::string_view k) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+std::string Last4(const std::string& s) { return s.substr(s.size() > 4 ? s.size() - 4 : 0); }
+
+}  // namespace
+
+namespace {
+// What is stored: the public view plus the hashed secrets.
+std::string Stored(const SimAccount& acc) {
+  json::object full = acc.ToJson();
+  full["account_number_sha256"] = acc.account_number_sha256;
+  full["pin_sha256"] = acc.pin_sha256;
+  return json::serialize(full);
+}
 }  // namespace
 
 json::object SimAccount::ToJson() const {
@@ -120,7 +132,7 @@ Result<SimAccount> ParseSimAccount(const json::object& body) {
   const auto account = errors.String(body, "account_number", 50);
   if (account) {
     a.account_number_sha256 = Sha256Hex(*account);
-    a.account_number_last4 = account->substr(account->size() > 4 ? account->size() - 4 : 0);
+    a.account_number_last4 = Last4(*account);
   }
   if (auto pin = errors.OptString(body, "pin", 20); pin && !pin->empty()) {
     a.pin_sha256 = Sha256Hex(*pin);
@@ -267,7 +279,7 @@ const std::vector<std::pair<SimAccount, std::string>>& SimulatedNetwork::SeededA
       a.first_name = std::move(first);
       a.last_name = std::move(last);
       a.account_number_sha256 = Sha256Hex(account);
-      a.account_number_last4 = account.substr(account.size() - 4);
+      a.account_number_last4 = Last4(account);
       a.pin_sha256 = pin.empty() ? "" : Sha256Hex(pin);
       a.street = std::move(street);
       a.city = std::move(city);
@@ -294,14 +306,10 @@ Result<void> SimulatedNetwork::Seed() {
   const auto now = ToUnixMillis(clock_.Now());
   auto seed = [&](store::Connection& c) -> Result<void> {
     for (const auto& [acc, _] : SeededAccounts()) {
-      // Secrets are kept hashed, beside the public view.
-      json::object full = acc.ToJson();
-      full["account_number_sha256"] = acc.account_number_sha256;
-      full["pin_sha256"] = acc.pin_sha256;
       PORTLINE_RETURN_IF_ERROR(c.Execute(
           "INSERT INTO sim_accounts (id, org_id, data, created_at) VALUES ($1, '', $2, $3) "
           "ON CONFLICT DO NOTHING",
-          {acc.id, json::serialize(full), now}));
+          {acc.id, Stored(acc), now}));
       for (const auto& number : acc.phone_numbers) {
         PORTLINE_RETURN_IF_ERROR(
             c.Execute("INSERT INTO sim_account_numbers (org_id, phone_number, account_id) "
@@ -346,14 +354,11 @@ Result<json::value> SimulatedNetwork::CreateAccount(std::string_view org,
                                                     const json::object& body) {
   PORTLINE_ASSIGN_OR_RETURN(auto acc, ParseSimAccount(body));
   acc.id = NewId("simacct", clock_.Now());
-  json::object full = acc.ToJson();
-  full["account_number_sha256"] = acc.account_number_sha256;
-  full["pin_sha256"] = acc.pin_sha256;
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   auto create = [&](store::Connection& c) -> Result<json::value> {
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("INSERT INTO sim_accounts (id, org_id, data, created_at) VALUES ($1, $2, $3, $4)",
-                  {acc.id, org, json::serialize(full), ToUnixMillis(clock_.Now())}));
+                  {acc.id, org, Stored(acc), ToUnixMillis(clock_.Now())}));
     for (const auto& number : acc.phone_numbers) {
       auto added = c.Execute(
           "INSERT INTO sim_account_numbers (org_id, phone_number, account_id) VALUES ($1, $2, $3)",
@@ -414,24 +419,19 @@ Result<json::value> SimulatedNetwork::UpdateAccount(std::string_view org, std::s
                       "seeded accounts are shared by every organization and cannot be changed; "
                       "create your own with POST /v1/sandbox/accounts");
     }
-    json::object full = json::parse(rows[0].Text(0)).as_object();
-    if (freeze) {
-      full["port_freeze"] = *freeze;
-    }
-    if (pending) {
-      full["pending_order"] = *pending;
-    }
+    SimAccount acc = FromStored(rows[0].Text(0));
+    acc.port_freeze = freeze.value_or(acc.port_freeze);
+    acc.pending_order = pending.value_or(acc.pending_order);
     if (pin) {
-      full["pin_sha256"] = pin->empty() ? "" : Sha256Hex(*pin);
+      acc.pin_sha256 = pin->empty() ? "" : Sha256Hex(*pin);
     }
     if (account) {
-      full["account_number_sha256"] = Sha256Hex(*account);
-      full["account_number_last4"] = account->substr(account->size() > 4 ? account->size() - 4 : 0);
+      acc.account_number_sha256 = Sha256Hex(*account);
+      acc.account_number_last4 = Last4(*account);
     }
-    const std::string text = json::serialize(full);
     PORTLINE_RETURN_IF_ERROR(
-        c.Execute("UPDATE sim_accounts SET data = $1 WHERE id = $2", {text, id}));
-    return json::value(FromStored(text).ToJson());
+        c.Execute("UPDATE sim_accounts SET data = $1 WHERE id = $2", {Stored(acc), id}));
+    return json::value(acc.ToJson());
   };
   return store::WithTransaction(*lease, update);
 }
