@@ -24,7 +24,6 @@ CREATE TABLE port_requests (
 CREATE INDEX port_requests_by_org ON port_requests (org_id, id);
 CREATE INDEX port_requests_by_org_status ON port_requests (org_id, status, id);
 CREATE INDEX port_requests_by_org_ref ON port_requests (org_id, customer_reference, id);
-CREATE INDEX port_requests_by_org_foc ON port_requests (org_id, foc_date, id);
 CREATE UNIQUE INDEX port_requests_by_token ON port_requests (signature_token_hash);
 
 -- Child orders: one per losing carrier (SPID) under one request.
