@@ -112,12 +112,17 @@ int OpenSip(const config::Flags& flags, Context& ctx) {
 
 // OpenSip() plus the porting service, built as `serve` builds it: a CLI command is one more node
 // of the workflow (steps it makes due, e.g. by advancing a sandbox clock, run right here).
-int OpenPorting(const config::Flags& flags, Context& ctx) {
+// Only creating a request checks portability: the other commands skip loading the LNP data
+// (`with_lnp` false gives the checker an empty index it never consults).
+int OpenPorting(const config::Flags& flags, Context& ctx, bool with_lnp = false) {
   if (int rc = OpenSip(flags, ctx); rc != 0) {
     return rc;
   }
   const auto& carriers = portline::numbering::CarrierRegistry::Default();
-  auto index = portline::numbering::LnpIndex::LoadFileOrDefault(ctx.cfg.lnp_file, carriers);
+  auto index = with_lnp
+                   ? portline::numbering::LnpIndex::LoadFileOrDefault(ctx.cfg.lnp_file, carriers)
+                   : portline::Result<portline::numbering::LnpIndex>(
+                         portline::numbering::LnpIndex::Builder().Build());
   if (!index) {
     PrintError(index.error());
     return 1;
@@ -586,15 +591,17 @@ int main(int argc, char** argv) {
     cmd->add_option("--org", org_name, "organization id or name")->required();
   };
   // Runs `fn(ctx, org_id)` with the porting service open.
-  auto porting_call = [&](const std::function<portline::Result<boost::json::value>(
-                              Context&, const std::string&)>& fn) {
-    Context ctx;
-    if ((rc = OpenPorting(flags, ctx)) != 0) {
-      return;
-    }
-    auto org = ctx.accounts->FindOrg(org_name);
-    rc = org ? PrintEnvelope(fn(ctx, org->id)) : (PrintError(org.error()), 1);
-  };
+  auto porting_call =
+      [&](const std::function<portline::Result<boost::json::value>(Context&, const std::string&)>&
+              fn,
+          bool with_lnp = false) {
+        Context ctx;
+        if ((rc = OpenPorting(flags, ctx, with_lnp)) != 0) {
+          return;
+        }
+        auto org = ctx.accounts->FindOrg(org_name);
+        rc = org ? PrintEnvelope(fn(ctx, org->id)) : (PrintError(org.error()), 1);
+      };
   auto* port_create =
       port->add_subcommand("create", "Create a port request (POST /v1/sip/port/initiate body)");
   with_org(port_create);
@@ -607,9 +614,11 @@ int main(int argc, char** argv) {
       rc = 1;
       return;
     }
-    porting_call([&](Context& ctx, const std::string& org) {
-      return ctx.porting->Create({org, "cli"}, *body);
-    });
+    porting_call(
+        [&](Context& ctx, const std::string& org) {
+          return ctx.porting->Create({org, "cli"}, *body);
+        },
+        /*with_lnp=*/true);
   });
   auto* port_list = port->add_subcommand("list", "List port requests, newest first");
   with_org(port_list);
