@@ -560,12 +560,20 @@ TEST_P(PortLifecycle, ValidationReportsEveryProblemAtOnce) {
         "losing_carrier_information.authorizing_date", "customer_reference", "surprise"}) {
     EXPECT_EQ(fields.count(f), 1U) << f << "\n" << r.body;
   }
-  // A weekend target date names the next business day; over 30 days out is refused.
-  const auto weekend = Create(R"({"phone_numbers": ["+14155550100"], "target_port_date":
-      "1970-01-03", "losing_carrier_information": )" +
-                                  Lci() + "}",
-                              400);
-  EXPECT_NE(weekend.at("errors").at(0).at("error").as_string(), "");
+  // A weekend target date names the next business day (Monday 2024-10-14 is Columbus Day, so
+  // Tuesday); too soon and over 30 days out are refused. The sandbox clock is at 2024-10-04.
+  auto dated = [&](const std::string& date) {
+    return Create(R"({"phone_numbers": ["+14155550100"], "target_port_date": ")" + date +
+                      R"(", "losing_carrier_information": )" + Lci() + "}",
+                  400);
+  };
+  const auto weekend = dated("2024-10-12");
+  EXPECT_EQ(weekend.at("errors").at(0).at("error").as_string(), "NOT_BUSINESS_DAY") << weekend;
+  EXPECT_NE(std::string(weekend.at("errors").at(0).at("message").as_string()).find("2024-10-15"),
+            std::string::npos)
+      << weekend;
+  EXPECT_EQ(dated("2024-10-08").at("errors").at(0).at("error").as_string(), "DATE_TOO_SOON");
+  EXPECT_EQ(dated("2024-11-29").at("errors").at(0).at("error").as_string(), "DATE_TOO_FAR");
   // A wireless number needs its PIN.
   auto nopin = Create(
       R"({"phone_numbers": ["+13125550120"], "losing_carrier_information": )" + Lci() + "}", 400);
