@@ -37,13 +37,14 @@ std::string_view PresentedKey(std::string_view header) {
   return header;
 }
 
-bool IsJsonContentType(std::string_view ct) {
+// `ct` names `media` (parameters such as charset ignored; case-insensitive).
+bool IsMediaType(std::string_view ct, std::string_view media) {
   const auto semi = ct.find(';');
-  std::string_view media = ct.substr(0, semi);
-  while (!media.empty() && media.back() == ' ') {
-    media.remove_suffix(1);
+  std::string_view given = ct.substr(0, semi);
+  while (!given.empty() && given.back() == ' ') {
+    given.remove_suffix(1);
   }
-  return IEquals(media, "application/json");
+  return IEquals(given, media);
 }
 
 }  // namespace
@@ -152,12 +153,9 @@ Response Api::Dispatch(Request& req) {
 
   if (!req.body.empty() && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH")) {
     const auto ct = req.HeaderValue("content-type");
-    // The signature page posts an HTML form; everything else speaks JSON.
-    const bool form_ok = StartsWith(req.path, "/sign/") && ct &&
-                         IEquals(ct->substr(0, ct->find(';')), "application/x-www-form-urlencoded");
-    if (!form_ok && (!ct || !IsJsonContentType(*ct))) {
+    if (!ct || !IsMediaType(*ct, route.body_type)) {
       Response r = error(Error{Errc::kUnsupportedMediaType,
-                               "the request body must be sent as Content-Type: application/json",
+                               "the request body must be sent as Content-Type: " + route.body_type,
                                {},
                                {},
                                {}});

@@ -405,7 +405,7 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     }
     return SignaturePageResponse(*page, token, {}, 200);
   });
-  router.Add("POST", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
+  router.AddForm("POST", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
     const auto& token = req.PathParam("token");
     porting::SignatureInput in;
     for (const auto& [k, v] : ParseForm(req.body)) {

@@ -34,6 +34,11 @@ void Router::Add(std::string method, std::string pattern, Handler handler, bool 
   routes_.push_back(std::move(r));
 }
 
+void Router::AddForm(std::string method, std::string pattern, Handler handler) {
+  Add(std::move(method), std::move(pattern), std::move(handler));
+  routes_.back().body_type = "application/x-www-form-urlencoded";
+}
+
 Router::Match Router::Find(std::string_view method, std::string_view path,
                            std::vector<std::pair<std::string, std::string>>& params) const {
   Match m;

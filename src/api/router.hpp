@@ -18,12 +18,15 @@ struct Route {
   Handler handler;
   bool inline_ok = false;  // never blocks (no storage): may run on the network thread
   std::vector<std::string> segments;
+  std::string body_type = "application/json";  // the media type its request body must have
 };
 
 /// Maps (method, path) to a handler. Immutable after start-up, so lookups are thread-safe.
 class Router {
  public:
   void Add(std::string method, std::string pattern, Handler handler, bool inline_ok = false);
+  /// A route whose body is an HTML form (application/x-www-form-urlencoded), not JSON.
+  void AddForm(std::string method, std::string pattern, Handler handler);
 
   struct Match {
     const Route* route = nullptr;      // set when method and path match

@@ -145,6 +145,9 @@ TEST_P(PortLifecycle, HappyPathToCompletedWithPostPortSipConfig) {
   EXPECT_EQ(view.at("losing_carrier_information").at("account_number").as_string(), "[redacted]");
   EXPECT_EQ(view.at("customer_reference").as_string(), "ticket-42");
 
+  // The page takes a form, not JSON (and JSON routes take no forms).
+  EXPECT_EQ(Call(*api_, "POST", "/sign/" + TokenOf(created), "", R"({"name": "Jane"})").status,
+            415);
   // Consent is required; then signing submits.
   EXPECT_EQ(SignForm(TokenOf(created), "name=Jane+Doe").status, 400);
   Sign(created);
