@@ -670,8 +670,6 @@ Result<Json> PortingService::List(std::string_view org, const ListFilter& f) {
       "SELECT r.id, r.status, r.details, r.created_at, r.updated_at, r.customer_reference, "
       "r.target_date, r.foc_date FROM port_requests r WHERE r.org_id = $1";
   store::Params params{org};
-  std::vector<std::string> keep;  // texts the params borrow
-  keep.reserve(f.statuses.size() + 8);
   auto add = [&](std::string clause, store::Param p) {
     params.push_back(p);
     std::string::size_type pos;
