@@ -1,0 +1,41 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portline::testing {
+
+/// Any program as a child process (real peers: sipp, kamailio, dnsmasq). Output goes to files
+/// in `log_dir`; the process is killed on destruction if still running.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, const std::string& log_dir, const std::string& name);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  /// Exit code, -signal when killed, nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  void Kill();
+  [[nodiscard]] std::string Output() const;  // stdout + stderr so far
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+/// A port that was free a moment ago on 127.0.0.1 (UDP and TCP both free).
+[[nodiscard]] std::uint16_t FreePort();
+
+/// Full path of a program on PATH or in /usr/sbin, or "" when absent.
+[[nodiscard]] std::string FindProgram(const std::string& name);
+
+}  // namespace portline::testing
