@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts used by tests and benchmarks
   postgresql postgresql-contrib sqlite3 curl wrk python3 python3-phonenumbers procps util-linux
+  # SIP: c-ares for RFC 3263; real peers and a DNS server for the interop tests
+  libc-ares-dev openssl sip-tester kamailio kamailio-tls-modules dnsmasq-base
 )
 
 missing=()

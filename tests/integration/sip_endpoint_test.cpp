@@ -8,11 +8,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <cstdlib>
 #include <thread>
 
 #include "sip/endpoint.hpp"
 #include "support/child_process.hpp"
+#include "support/run_task.hpp"
 #include "support/temp_dir.hpp"
 
 namespace portline::sip {
@@ -23,32 +23,10 @@ using namespace std::chrono_literals;
 using testing::ChildProcess;
 using testing::FindProgram;
 using testing::FreePort;
-
-template <typename T>
-T Run(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> out;
-  std::exception_ptr error;
-  auto done = [&out, &error](std::exception_ptr e, T value) {
-    error = e;
-    out = std::move(value);
-  };
-  asio::co_spawn(io, std::move(task), done);
-  io.restart();
-  const auto end = std::chrono::steady_clock::now() + 60s;
-  while (!out && !error && std::chrono::steady_clock::now() < end) {
-    io.run_one_for(50ms);
-  }
-  if (error) {
-    std::rethrow_exception(error);
-  }
-  if (!out) {
-    throw std::runtime_error("coroutine did not finish");
-  }
-  return std::move(*out);
-}
+using testing::RunTask;
 
 Result<OptionsResult> Probe(asio::io_context& io, Endpoint& ep, OptionsRequest req) {
-  return Run(io, ep.Options(std::move(req)));
+  return RunTask(io, ep.Options(std::move(req)));
 }
 
 // A plain UDP socket on 127.0.0.1 for crafted messages.
@@ -105,18 +83,7 @@ class SipEndpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    const std::string d = dir_->path();
-    // A CA and a server certificate for localhost, sip.example.test and 127.0.0.1.
-    const std::string script =
-        "set -e; cd " + d +
-        "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
-        "-out ca.crt -days 2 -subj '/CN=Portline Test CA' 2>/dev/null;"
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key "
-        "-out server.csr -subj '/CN=sip.example.test' 2>/dev/null;"
-        "printf 'subjectAltName=DNS:localhost,DNS:sip.example.test,IP:127.0.0.1\\n' > ext.cnf;"
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
-        "server.crt -days 2 -extfile ext.cnf 2>/dev/null";
-    ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0);
+    ASSERT_TRUE(testing::MakeTestCertificates(dir_->path()));
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -100,4 +100,30 @@ std::string FindProgram(const std::string& name) {
   return {};
 }
 
+bool MakeTestCertificates(const std::string& dir) {
+  const std::string script =
+      "set -e; cd '" + dir +
+      "'; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+      "-out ca.crt -days 2 -subj '/CN=Portline Test CA' 2>/dev/null;"
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key "
+      "-out server.csr -subj '/CN=sip.example.test' 2>/dev/null;"
+      "printf 'subjectAltName=DNS:localhost,DNS:sip.example.test,IP:127.0.0.1\\n' > ext.cnf;"
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+      "server.crt -days 2 -extfile ext.cnf 2>/dev/null";
+  const std::vector<std::string> argv = {"/bin/bash", "-c", script};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 }  // namespace portline::testing

@@ -38,4 +38,8 @@ class ChildProcess {
 /// Full path of a program on PATH or in /usr/sbin, or "" when absent.
 [[nodiscard]] std::string FindProgram(const std::string& name);
 
+/// Writes ca.crt/ca.key and server.crt/server.key (P-256, signed by the CA, valid for
+/// localhost, sip.example.test and 127.0.0.1) into `dir` with the openssl tool. False on failure.
+[[nodiscard]] bool MakeTestCertificates(const std::string& dir);
+
 }  // namespace portline::testing
