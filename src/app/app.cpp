@@ -92,6 +92,38 @@ void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::A
 }
 }  // namespace
 
+sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
+  sip::EndpointOptions o;
+  o.user_agent = "Portline/" PORTLINE_APP_VERSION;
+  if (listeners) {
+    for (const config::SipListener& l :
+         config::ParseSipListen(cfg.sip_listen).value_or(std::vector<config::SipListener>{})) {
+      o.listeners.push_back(
+          {sip::TransportFrom(l.transport).value_or(sip::Transport::kUdp), l.host, l.port});
+    }
+  }
+  o.tls.cert_file = cfg.sip_tls_cert_file;
+  o.tls.key_file = cfg.sip_tls_key_file;
+  o.tls.ca_file = cfg.sip_tls_ca_file;
+  o.tls.verify = sip::TlsVerifyFrom(cfg.sip_tls_verify).value_or(sip::TlsVerify::kFull);
+  o.tls.client_certificate = cfg.sip_tls_client_certificate;
+  o.timers.t1 = std::chrono::milliseconds(cfg.sip_t1_ms);
+  o.timers.t2 = std::chrono::milliseconds(cfg.sip_t2_ms);
+  o.timers.t4 = std::chrono::milliseconds(cfg.sip_t4_ms);
+  std::string_view servers = cfg.sip_dns_servers;
+  while (!servers.empty()) {
+    const std::size_t comma = servers.find(',');
+    std::string item(servers.substr(0, comma));
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      o.dns_servers.push_back(item);
+    }
+    servers = comma == std::string_view::npos ? std::string_view{} : servers.substr(comma + 1);
+  }
+  return o;
+}
+
 int Serve(const config::Config& cfg) {
   InitCrypto();
   const auto workers_count = static_cast<int>(cfg.workers);
@@ -169,6 +201,26 @@ int Serve(const config::Config& cfg) {
   http_opts.max_connections = static_cast<std::size_t>(cfg.max_connections);
   http_opts.access_log = cfg.access_log;
   api::http::Server server(io, api, workers, http_opts);
+
+  // The SIP engine shares the network thread. While the server drains it answers OPTIONS with
+  // 503, so health checkers move traffic away before the process goes.
+  sip::Endpoint sip_endpoint(io, SipOptionsFrom(cfg, true));
+  if (!cfg.sip_listen.empty()) {
+    if (auto started = sip_endpoint.Start(); !started) {
+      log::Error("cannot start SIP", {{"error", started.error().message}});
+      std::fprintf(stderr, "portline: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    for (const auto& b : sip_endpoint.Listeners()) {
+      const std::string where =
+          std::string(sip::TransportName(b.transport)) + ":" +
+          (b.address.find(':') != std::string::npos ? "[" + b.address + "]" : b.address) + ":" +
+          std::to_string(b.port);
+      log::Info("sip listening", {{"listener", where}});
+      std::printf("portline sip listening on %s\n", where.c_str());
+    }
+    std::fflush(stdout);
+  }
 
   auto host_port = config::SplitHostPort(cfg.listen);  // validated by config::Validate
   auto port = server.Listen(host_port->first, host_port->second);
@@ -274,7 +326,11 @@ int Serve(const config::Config& cfg) {
     workflow_timer.cancel();
     lnp_watch.cancel();
     hup.cancel();
-    server.Shutdown([&io] { io.stop(); });
+    sip_endpoint.SetDraining(true);
+    server.Shutdown([&io, &sip_endpoint] {
+      sip_endpoint.Stop();
+      io.stop();
+    });
   });
 
   io.run();

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "numbering/check.hpp"
 #include "porting/service.hpp"
+#include "sip/endpoint.hpp"
 #include "store/database.hpp"
 
 namespace portline::app {
@@ -21,6 +22,10 @@ namespace portline::app {
 /// Port-request options from the configuration; `node_id` is unique per process (leases name it).
 [[nodiscard]] porting::PortingOptions PortingOptionsFrom(const config::Config& cfg,
                                                          const Clock& clock);
+
+/// SIP endpoint options from the configuration (sip.*), without listeners when `listeners` is
+/// false (the CLI's client-only endpoint).
+[[nodiscard]] sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners);
 
 /// `portline serve`: runs the API until SIGTERM/SIGINT, then drains and returns 0.
 /// Prints "portline listening on http://HOST:PORT" on stdout once bound.

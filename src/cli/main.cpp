@@ -10,6 +10,7 @@
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
 #include "carriers/simulator.hpp"
+#include "cli/sip_commands.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
@@ -832,6 +833,8 @@ int main(int argc, char** argv) {
                   target.c_str());
     }
   });
+
+  portline::cli::AddSipCommands(app, flags, rc);
 
   try {
     app.parse(argc, argv);

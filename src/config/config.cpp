@@ -46,6 +46,17 @@ std::vector<Binding> Bindings(Config& c) {
       {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
       {"security.secret_key", "PORTLINE_SECRET_KEY", &c.secret_key},
       {"sip.network_file", "PORTLINE_SIP_NETWORK_FILE", &c.sip_network_file},
+      {"sip.listen", "PORTLINE_SIP_LISTEN", &c.sip_listen},
+      {"sip.tls_cert_file", "PORTLINE_SIP_TLS_CERT_FILE", &c.sip_tls_cert_file},
+      {"sip.tls_key_file", "PORTLINE_SIP_TLS_KEY_FILE", &c.sip_tls_key_file},
+      {"sip.tls_ca_file", "PORTLINE_SIP_TLS_CA_FILE", &c.sip_tls_ca_file},
+      {"sip.tls_verify", "PORTLINE_SIP_TLS_VERIFY", &c.sip_tls_verify},
+      {"sip.tls_client_certificate", "PORTLINE_SIP_TLS_CLIENT_CERTIFICATE",
+       &c.sip_tls_client_certificate},
+      {"sip.t1_ms", "PORTLINE_SIP_T1_MS", &c.sip_t1_ms},
+      {"sip.t2_ms", "PORTLINE_SIP_T2_MS", &c.sip_t2_ms},
+      {"sip.t4_ms", "PORTLINE_SIP_T4_MS", &c.sip_t4_ms},
+      {"sip.dns_servers", "PORTLINE_SIP_DNS_SERVERS", &c.sip_dns_servers},
       {"porting.min_port_days", "PORTLINE_MIN_PORT_DAYS", &c.min_port_days},
       {"porting.check_max_numbers", "PORTLINE_CHECK_MAX_NUMBERS", &c.check_max_numbers},
       {"porting.coverage", "PORTLINE_COVERAGE", &c.coverage},
@@ -56,6 +67,26 @@ std::vector<Binding> Bindings(Config& c) {
       {"porting.gateway", "PORTLINE_GATEWAY", &c.gateway},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
+}
+
+// Comma-separated items, trimmed, empty ones dropped.
+std::vector<std::string_view> Split(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    if (!item.empty()) {
+      out.push_back(item);
+    }
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return out;
 }
 
 Error Problems(std::vector<FieldError> fields) {
@@ -299,6 +330,25 @@ Result<void> Validate(const Config& c) {
   check(c.public_url.empty() || c.public_url.starts_with("http://") ||
             c.public_url.starts_with("https://"),
         "server.public_url", "must start with http:// or https://, or be empty");
+  auto listeners = ParseSipListen(c.sip_listen);
+  check(listeners.has_value(), "sip.listen", listeners ? std::string() : listeners.error().message);
+  if (listeners) {
+    for (const SipListener& l : *listeners) {
+      check(l.transport != "tls" || (!c.sip_tls_cert_file.empty() && !c.sip_tls_key_file.empty()),
+            "sip.listen", "a tls listener needs sip.tls_cert_file and sip.tls_key_file");
+    }
+  }
+  check(
+      c.sip_tls_verify == "full" || c.sip_tls_verify == "chain_only" || c.sip_tls_verify == "none",
+      "sip.tls_verify", "must be full, chain_only or none");
+  check(c.sip_t1_ms >= 10 && c.sip_t1_ms <= 10000, "sip.t1_ms", "must be from 10 to 10000");
+  check(c.sip_t2_ms >= c.sip_t1_ms && c.sip_t2_ms <= 60000, "sip.t2_ms",
+        "must be from sip.t1_ms to 60000");
+  check(c.sip_t4_ms >= 0 && c.sip_t4_ms <= 60000, "sip.t4_ms", "must be from 0 to 60000");
+  for (std::string_view server : Split(c.sip_dns_servers)) {
+    check(SplitHostPort(server).has_value(), "sip.dns_servers",
+          "entries must be host:port (got '" + std::string(server) + "')");
+  }
   log::Level level{};
   check(log::ParseLevel(c.log_level, level), "log.level",
         "must be one of debug, info, warn, error, off");
@@ -306,6 +356,29 @@ Result<void> Validate(const Config& c) {
     return tl::unexpected(Problems(std::move(errors)));
   }
   return {};
+}
+
+Result<std::vector<SipListener>> ParseSipListen(std::string_view text) {
+  std::vector<SipListener> out;
+  for (std::string_view item : Split(text)) {
+    const std::size_t colon = item.find(':');
+    SipListener l;
+    l.transport = std::string(item.substr(0, colon));
+    if (colon == std::string_view::npos ||
+        (l.transport != "udp" && l.transport != "tcp" && l.transport != "tls")) {
+      return Fail(Errc::kInvalidArgument,
+                  "entries must be udp|tcp|tls:HOST:PORT (got '" + std::string(item) + "')");
+    }
+    auto hp = SplitHostPort(item.substr(colon + 1));
+    if (!hp) {
+      return Fail(Errc::kInvalidArgument,
+                  hp.error().message + " (got '" + std::string(item) + "')");
+    }
+    l.host = hp->first;
+    l.port = hp->second;
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 std::vector<std::string> ProcessEnvironment() {

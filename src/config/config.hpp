@@ -40,6 +40,16 @@ struct Config {
   std::string secret_key;  // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
   // sip
   std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
+  std::string sip_listen;        // "udp:127.0.0.1:5060,tcp:[::1]:5060,tls:0.0.0.0:5061"; empty: off
+  std::string sip_tls_cert_file;  // PEM chain for TLS listeners (and client certificate)
+  std::string sip_tls_key_file;
+  std::string sip_tls_ca_file;          // trust anchors for peers; empty: the system store
+  std::string sip_tls_verify = "full";  // full | chain_only | none
+  bool sip_tls_client_certificate = false;
+  std::int64_t sip_t1_ms = 500;
+  std::int64_t sip_t2_ms = 4000;
+  std::int64_t sip_t4_ms = 5000;
+  std::string sip_dns_servers;  // "127.0.0.1:53,[::1]:53"; empty: /etc/resolv.conf
   // porting
   std::int64_t min_port_days = 7;            // earliest port date: at least this many days out
   std::int64_t check_max_numbers = 20000;    // numbers per portability check
@@ -75,6 +85,14 @@ struct Flags {
 
 /// Splits "host:port" / "[v6]:port"; kInvalidArgument when malformed.
 [[nodiscard]] Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view s);
+
+/// One SIP listener of sip.listen: "udp:127.0.0.1:5060" (IPv6 in brackets).
+struct SipListener {
+  std::string transport;  // udp | tcp | tls
+  std::string host;
+  std::uint16_t port = 0;
+};
+[[nodiscard]] Result<std::vector<SipListener>> ParseSipListen(std::string_view text);
 
 /// Every key as (dotted path, environment variable), for docs and tests.
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> KeyList();

@@ -1,5 +1,6 @@
 #include "sip/message.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -848,8 +849,13 @@ class Checker {
   }
   void AddHeader(const Header& h, std::string what, int status = 400) {
     Add(std::string(h.name) + " (line " + std::to_string(h.line) + ")", std::move(what), status);
+    problems_.back().line = h.line;
   }
-  std::vector<Problem> Take() { return std::move(problems_); }
+  std::vector<Problem> Take() {
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
+    return std::move(problems_);
+  }
 
   int Count(HeaderId id) const {
     int n = 0;

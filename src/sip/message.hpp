@@ -196,6 +196,7 @@ struct Problem {
   std::string where;  // "Via", "request line", "body"...
   std::string what;
   int status = 400;
+  std::uint32_t line = 0;  // header line, 0 for the start line and the body
 };
 
 enum class Depth : std::uint8_t {

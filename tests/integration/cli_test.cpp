@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 
 #include "store/database.hpp"
+#include "support/child_process.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -266,6 +268,54 @@ TEST_F(CliTest, LnpImportValidatesAndInstalls) {
   auto check = RunPortline({"port", "check", "--json", "+14155550123", "+14155550124"}, env);
   EXPECT_NE(check.out.find(R"("spid":"S302")"), std::string::npos) << check.out;  // ported
   EXPECT_NE(check.out.find(R"("spid":"S101")"), std::string::npos) << check.out;  // code holder
+}
+
+TEST_F(CliTest, SipOptionsProbesAServerAndLintReportsProblems) {
+  const std::uint16_t port = testing::FreePort();
+  auto env = env_;
+  env["PORTLINE_SIP_LISTEN"] =
+      "udp:127.0.0.1:" + std::to_string(port) + ",tcp:127.0.0.1:" + std::to_string(port);
+  testing::ServerProcess server({}, env);
+  ASSERT_NE(server.port(), 0) << server.stderr_text();
+  const std::string uri = "sip:127.0.0.1:" + std::to_string(port);
+  auto udp = RunPortline({"sip", "options", uri}, env_);
+  ASSERT_EQ(udp.exit_code, 0) << udp.err;
+  EXPECT_NE(udp.out.find(": 200 OK in "), std::string::npos) << udp.out;
+  EXPECT_NE(udp.out.find("over udp"), std::string::npos) << udp.out;
+  EXPECT_NE(udp.out.find("Server:     Portline/"), std::string::npos) << udp.out;
+  EXPECT_NE(udp.out.find("Allow:      OPTIONS"), std::string::npos) << udp.out;
+  auto tcp = RunPortline({"sip", "options", uri, "--transport", "tcp", "--json"}, env_);
+  ASSERT_EQ(tcp.exit_code, 0) << tcp.err;
+  EXPECT_NE(tcp.out.find(R"("code":200)"), std::string::npos) << tcp.out;
+  EXPECT_NE(tcp.out.find(R"("transport":"tcp")"), std::string::npos) << tcp.out;
+
+  // Nobody there: exit 1 within the timeout, with the reason.
+  auto dead = RunPortline({"sip", "options", "sip:127.0.0.1:" + std::to_string(testing::FreePort()),
+                           "--timeout", "300"},
+                          env_);
+  EXPECT_EQ(dead.exit_code, 1);
+  EXPECT_NE(dead.err.find("no response from 127.0.0.1:"), std::string::npos) << dead.err;
+  EXPECT_EQ(RunPortline({"sip", "options", uri, "--transport", "carrier-pigeon"}, env_).exit_code,
+            2);
+
+  const std::string msg = dir_.path() + "/msg.sip";
+  std::ofstream(msg)
+      << "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+         "From: <sip:b@example.com>;tag=1\r\nTo: sip:a@example.com\r\n"
+         "Call-ID: 1@h\r\nCSeq: 1 INVITE\r\nMax-Forwards: 300\r\n\r\n";
+  auto lint = RunPortline({"sip", "lint", msg}, env_);
+  EXPECT_EQ(lint.exit_code, 1);
+  EXPECT_NE(lint.out.find("CSeq method 'INVITE' does not match the request method 'OPTIONS'"),
+            std::string::npos)
+      << lint.out;
+  EXPECT_NE(lint.out.find("Max-Forwards must be an integer from 0 to 255"), std::string::npos);
+  std::ofstream(msg)
+      << "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+         "From: <sip:b@example.com>;tag=1\r\nTo: sip:a@example.com\r\n"
+         "Call-ID: 1@h\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n";
+  auto ok = RunPortline({"sip", "lint", msg}, env_);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("ok: OPTIONS request, 6 headers"), std::string::npos) << ok.out;
 }
 
 }  // namespace
