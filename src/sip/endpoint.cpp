@@ -171,6 +171,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   std::unique_ptr<DigestVerifier> verifier;
 
   std::vector<std::unique_ptr<udp::socket>> udp_sockets;  // listeners first, then ephemeral
+  std::vector<udp::endpoint> udp_locals;                  // their bound addresses
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<Endpoint::Bound> bound;
   std::unordered_map<std::string, std::shared_ptr<Connection>> connections;
@@ -216,8 +217,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
         }
         s->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
         bound.push_back({l.transport, addr.to_string(), s->local_endpoint().port()});
-        udp_sockets.push_back(std::move(s));
-        StartUdp(*udp_sockets.back());
+        AddUdp(std::move(s));
       } else {
         if (l.transport == Transport::kTls && !server_tls_ready) {
           return Fail(Errc::kInvalidArgument,
@@ -335,6 +335,8 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   // ---- UDP -----------------------------------------------------------------------------------
 
   void StartUdp(udp::socket& s) {
+    error_code ec;
+    s.non_blocking(true, ec);
     asio::co_spawn(io, UdpLoop(s, shared_from_this()), asio::detached);
   }
 
@@ -356,17 +358,26 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
       route.udp_socket = &s;
       route.udp_to = from;
       self->OnMessage(std::string_view(buf.data(), n), route, Framing::kDatagram);
+      // Drain what is already queued without another trip through the reactor.
+      for (int batch = 0; batch < 64 && !self->stopped && s.is_open(); ++batch) {
+        const std::size_t more = s.receive_from(asio::buffer(buf), from, 0, ec);
+        if (ec) {
+          break;  // would_block: back to waiting
+        }
+        route.udp_to = from;
+        self->OnMessage(std::string_view(buf.data(), more), route, Framing::kDatagram);
+      }
     }
   }
 
   // The UDP socket to send from for this address family (a listener, or an ephemeral one).
-  udp::socket* UdpFor(const asio::ip::address& to) {
-    for (auto& s : udp_sockets) {
-      error_code ec;
-      const auto local = s->local_endpoint(ec);
-      if (!ec && s->is_open() && local.address().is_v6() == to.is_v6() &&
+  udp::socket* UdpFor(const asio::ip::address& to, std::uint16_t& local_port) {
+    for (std::size_t i = 0; i < udp_sockets.size(); ++i) {
+      const udp::endpoint& local = udp_locals[i];
+      if (udp_sockets[i]->is_open() && local.address().is_v6() == to.is_v6() &&
           (local.address().is_loopback() == to.is_loopback() || local.address().is_unspecified())) {
-        return s.get();
+        local_port = local.port();
+        return udp_sockets[i].get();
       }
     }
     auto s = std::make_unique<udp::socket>(io);
@@ -381,23 +392,29 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     if (ec) {
       return nullptr;
     }
+    AddUdp(std::move(s));
+    local_port = udp_locals.back().port();
+    return udp_sockets.back().get();
+  }
+
+  void AddUdp(std::unique_ptr<udp::socket> s) {
+    error_code ec;
+    udp_locals.push_back(s->local_endpoint(ec));
     udp_sockets.push_back(std::move(s));
     StartUdp(*udp_sockets.back());
-    return udp_sockets.back().get();
   }
 
   // The local address the kernel would use to reach `to` (for Via and Contact), cached.
   static asio::ip::address ProbeLocalAddress(const asio::ip::address& to);
-  std::unordered_map<std::string, asio::ip::address> local_for;
+  std::map<asio::ip::address, asio::ip::address> local_for;
   asio::ip::address LocalAddressFor(const asio::ip::address& to) {
-    const std::string k = to.to_string();
-    if (auto it = local_for.find(k); it != local_for.end()) {
+    if (auto it = local_for.find(to); it != local_for.end()) {
       return it->second;
     }
     if (local_for.size() > 10000) {
       local_for.clear();
     }
-    return local_for[k] = ProbeLocalAddress(to);
+    return local_for[to] = ProbeLocalAddress(to);
   }
 
   // ---- TCP / TLS -----------------------------------------------------------------------------
@@ -961,14 +978,13 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     std::string local_host;
     std::uint16_t local_port = 0;
     if (target.transport == Transport::kUdp) {
-      route.udp_socket = UdpFor(addr);
+      route.udp_socket = UdpFor(addr, local_port);
       if (route.udp_socket == nullptr) {
         attempt.response = Fail(Errc::kUnavailable, "cannot open a UDP socket");
         co_return attempt;
       }
       route.udp_to = udp::endpoint(addr, target.port);
       local_host = HostForUri(LocalAddressFor(addr));
-      local_port = route.udp_socket->local_endpoint(ec).port();
     } else {
       auto conn = co_await Connect(target.transport, tcp::endpoint(addr, target.port), target.host);
       if (!conn) {
@@ -1078,6 +1094,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     Error last = Error{Errc::kUnavailable, "no target answered", {}, {}, {}};
     const std::string call_id = NewTag() + "@portline";
     const std::string from_tag = NewTag();
+    const std::string method = "OPTIONS";
     for (std::size_t i = 0; i < targets->size(); ++i) {
       const Target& target = (*targets)[i];
       const auto now = TxClock::now();
