@@ -954,12 +954,17 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     Result<std::string> response = Fail(Errc::kInternal, "not sent");
     double rtt_ms = 0;
     int transmissions = 0;
+    Transport transport = Transport::kUdp;  // what was used (the size rule may change it)
+    std::string note;
   };
 
   // Sends one request on `target` and waits for its final response, up to `deadline`.
-  asio::awaitable<Attempt> Transact(const Target& target, std::string method, std::string uri,
+  // RFC 3261 §18.1.1: a request over 1,300 bytes moves from UDP to TCP unless the transport was
+  // chosen explicitly (URI parameter, sips:, or the caller).
+  asio::awaitable<Attempt> Transact(Target target, std::string method, std::string uri,
                                     std::string extra_headers, TxClock::time_point deadline,
-                                    std::uint32_t cseq, std::string call_id, std::string from_tag) {
+                                    std::uint32_t cseq, std::string call_id, std::string from_tag,
+                                    bool explicit_transport) {
     Attempt attempt;
     error_code ec;
     const auto addr = asio::ip::make_address(target.address, ec);
@@ -973,53 +978,58 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
         co_return attempt;
       }
     }
+    const std::string branch = NewBranch();
+    auto build = [&](const std::string& local_host, std::uint16_t local_port) {
+      Writer w;
+      w.RequestLine(method, uri);
+      w.Add("Via", std::string("SIP/2.0/") + ViaTransport(target.transport) + " " + local_host +
+                       ":" + std::to_string(local_port) + ";branch=" + branch + ";rport");
+      w.Add("Max-Forwards", "70");
+      w.Add("From", "<sip:portline@" + local_host + ">;tag=" + from_tag);
+      w.Add("To", "<" + uri + ">");
+      w.Add("Call-ID", call_id);
+      w.Add("CSeq", std::to_string(cseq) + " " + method);
+      w.Add("Contact", "<sip:portline@" + local_host + ":" + std::to_string(local_port) +
+                           (target.transport == Transport::kUdp
+                                ? std::string()
+                                : ";transport=" + std::string(TransportName(target.transport))) +
+                           ">");
+      w.Add("Accept", "application/sdp");
+      w.AddIf("User-Agent", opts.user_agent);
+      std::string text = w.Finish();
+      text.insert(text.find("Content-Length:"), extra_headers);
+      return text;
+    };
     Route route;
-    route.transport = target.transport;
-    std::string local_host;
-    std::uint16_t local_port = 0;
+    std::string request;
     if (target.transport == Transport::kUdp) {
+      std::uint16_t local_port = 0;
+      route.transport = Transport::kUdp;
       route.udp_socket = UdpFor(addr, local_port);
       if (route.udp_socket == nullptr) {
         attempt.response = Fail(Errc::kUnavailable, "cannot open a UDP socket");
         co_return attempt;
       }
       route.udp_to = udp::endpoint(addr, target.port);
-      local_host = HostForUri(LocalAddressFor(addr));
-    } else {
+      request = build(HostForUri(LocalAddressFor(addr)), local_port);
+      if (request.size() > kUdpMtuRule && !explicit_transport) {
+        target.transport = Transport::kTcp;
+        attempt.note = "request of " + std::to_string(request.size()) +
+                       " bytes sent over TCP (RFC 3261 §18.1.1)";
+      }
+    }
+    if (target.transport != Transport::kUdp) {
+      route.transport = target.transport;
+      route.udp_socket = nullptr;
       auto conn = co_await Connect(target.transport, tcp::endpoint(addr, target.port), target.host);
       if (!conn) {
         attempt.response = tl::unexpected(conn.error());
         co_return attempt;
       }
       route.conn = *conn;
-      local_host = HostForUri((*conn)->local.address());
-      local_port = (*conn)->local.port();
+      request = build(HostForUri((*conn)->local.address()), (*conn)->local.port());
     }
-    const std::string branch = NewBranch();
-    Writer w;
-    w.RequestLine(method, uri);
-    w.Add("Via", std::string("SIP/2.0/") + ViaTransport(target.transport) + " " + local_host + ":" +
-                     std::to_string(local_port) + ";branch=" + branch + ";rport");
-    w.Add("Max-Forwards", "70");
-    w.Add("From", "<sip:portline@" + local_host + ">;tag=" + from_tag);
-    w.Add("To", "<" + uri + ">");
-    w.Add("Call-ID", call_id);
-    w.Add("CSeq", std::to_string(cseq) + " " + method);
-    w.Add("Contact", "<sip:portline@" + local_host + ":" + std::to_string(local_port) +
-                         (target.transport == Transport::kUdp
-                              ? std::string()
-                              : ";transport=" + std::string(TransportName(target.transport))) +
-                         ">");
-    w.Add("Accept", "application/sdp");
-    w.AddIf("User-Agent", opts.user_agent);
-    std::string request = w.Finish();
-    if (!extra_headers.empty()) {
-      request.insert(request.find("Content-Length:"), extra_headers);
-    }
-    if (target.transport == Transport::kUdp && request.size() > kUdpMtuRule &&
-        target.via != "forced") {
-      log::Debug("sip: request over 1300 bytes on UDP (RFC 3261 §18.1.1)", {});
-    }
+    attempt.transport = target.transport;
     const std::string key = branch + "|" + method;
     auto waiter = std::make_shared<Waiter>(io.get_executor());
     ClientTx tx{
@@ -1095,6 +1105,16 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     const std::string call_id = NewTag() + "@portline";
     const std::string from_tag = NewTag();
     const std::string method = "OPTIONS";
+    const bool explicit_transport =
+        req.transport.has_value() || !uri->Transport().empty() || uri->scheme == Scheme::kSips;
+    std::string custom;
+    for (const auto& [name, value] : req.headers) {
+      if (!syntax::IsTokenString(name) || value.find_first_of("\r\n") != std::string::npos) {
+        co_return Fail(Errc::kInvalidArgument,
+                       "header '" + name + "' must be a token with a single-line value");
+      }
+      custom += name + ": " + value + "\r\n";
+    }
     for (std::size_t i = 0; i < targets->size(); ++i) {
       const Target& target = (*targets)[i];
       const auto now = TxClock::now();
@@ -1109,11 +1129,15 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
       std::uint32_t cseq = 1;
       bool authenticated = false;
       for (int round = 0; round < 2; ++round) {
-        Attempt a =
-            co_await Transact(target, "OPTIONS", text, extra,
-                              round == 0 ? attempt_deadline : deadline, cseq, call_id, from_tag);
-        const std::string where = std::string(TransportName(target.transport)) + " " +
-                                  target.address + ":" + std::to_string(target.port);
+        const std::string headers = extra + custom;
+        Attempt a = co_await Transact(target, method, text, headers,
+                                      round == 0 ? attempt_deadline : deadline, cseq, call_id,
+                                      from_tag, explicit_transport);
+        if (!a.note.empty()) {
+          result.trace.push_back(a.note);
+        }
+        const std::string where = std::string(TransportName(a.transport)) + " " + target.address +
+                                  ":" + std::to_string(target.port);
         if (!a.response) {
           result.trace.push_back(where + ": " + a.response.error().message);
           last = a.response.error();
@@ -1149,7 +1173,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
         result.code = code;
         result.reason = std::string(resp->Reason());
         result.rtt_ms = a.rtt_ms;
-        result.transport = target.transport;
+        result.transport = a.transport;
         result.remote = target.address + ":" + std::to_string(target.port);
         result.server = std::string(resp->Get(HeaderId::kServer));
         result.user_agent = std::string(resp->Get(HeaderId::kUserAgent));

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -75,6 +76,7 @@ struct OptionsRequest {
   std::chrono::milliseconds timeout{5000};  // the whole probe, independent of Timer F
   std::string username;                     // digest credentials for a 401/407 challenge (optional)
   std::string password;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (e.g. X-…)
 };
 
 struct OptionsResult {

@@ -305,6 +305,17 @@ TEST(SipUri, ParsesTheForms) {
   EXPECT_NE(err.error().message.find("0 to 65535"), std::string::npos);
 }
 
+TEST(SipUri, ToStringRoundTrips) {
+  for (const char* text :
+       {"sip:alice@atlanta.example.com;transport=tcp",
+        "sips:bob:pw@[2001:db8::1]:5061;lr?subject=x&y=z", "tel:+1-415-555-0100;ext=12",
+        "sip:%61lice@host", "urn:service:sos", "SIP:Host.Example.COM:5060;maddr=239.255.255.1"}) {
+    auto uri = ParseUri(text);
+    ASSERT_TRUE(uri) << text;
+    EXPECT_EQ(uri->ToString(), text);
+  }
+}
+
 TEST(SipHeaders, CompactAndCaseInsensitiveNames) {
   EXPECT_EQ(LookupHeader("v"), HeaderId::kVia);
   EXPECT_EQ(LookupHeader("I"), HeaderId::kCallId);
@@ -406,6 +417,13 @@ TEST(SipSdp, ParsesOfferEssentials) {
        "m=audio 5 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:short\r\n",
        "40 characters"},
   };
+  // Format → parse → format is stable, including a body from the corpus.
+  const std::string formatted = FormatSdp(*sdp);
+  auto again = ParseSdp(formatted);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(FormatSdp(*again), formatted);
+  EXPECT_EQ(again->media[0].cryptos.size(), 1u);
+  EXPECT_EQ(formatted.substr(0, 9), "v=0\r\no=- ");
   for (const Bad& b : bad) {
     auto r = ParseSdp(b.body);
     ASSERT_FALSE(r) << b.body;

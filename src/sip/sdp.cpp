@@ -114,6 +114,64 @@ std::vector<std::string> SdpMedia::CodecNames() const {
   return out;
 }
 
+std::string FormatSdp(const Sdp& sdp) {
+  std::string out = "v=0\r\n";
+  const SdpOrigin& o = sdp.origin;
+  out.append("o=")
+      .append(o.username)
+      .append(" ")
+      .append(o.session_id)
+      .append(" ")
+      .append(o.session_version)
+      .append(" ")
+      .append(o.net_type)
+      .append(" ")
+      .append(o.addr_type)
+      .append(" ")
+      .append(o.address)
+      .append("\r\n");
+  out.append("s=").append(sdp.session_name).append("\r\n");
+  auto connection = [&out](const SdpConnection& c) {
+    out.append("c=")
+        .append(c.net_type)
+        .append(" ")
+        .append(c.addr_type)
+        .append(" ")
+        .append(c.address)
+        .append("\r\n");
+  };
+  auto attributes = [&out](const std::vector<std::pair<std::string_view, std::string_view>>& as) {
+    for (const auto& [name, value] : as) {
+      out.append("a=").append(name);
+      if (!value.empty()) {
+        out.append(":").append(value);
+      }
+      out.append("\r\n");
+    }
+  };
+  if (sdp.connection) {
+    connection(*sdp.connection);
+  }
+  out.append("t=").append(sdp.timing).append("\r\n");
+  attributes(sdp.attributes);
+  for (const SdpMedia& m : sdp.media) {
+    out.append("m=").append(m.media).append(" ").append(std::to_string(m.port));
+    if (m.port_count != 1) {
+      out.append("/").append(std::to_string(m.port_count));
+    }
+    out.append(" ").append(m.proto);
+    for (std::string_view f : m.formats) {
+      out.append(" ").append(f);
+    }
+    out.append("\r\n");
+    if (m.connection) {
+      connection(*m.connection);
+    }
+    attributes(m.attributes);
+  }
+  return out;
+}
+
 Result<Sdp> ParseSdp(std::string_view body) {
   Sdp sdp;
   int line_no = 0;
@@ -200,6 +258,9 @@ Result<Sdp> ParseSdp(std::string_view body) {
         if (f.size() != 2 || !syntax::ParseUnsigned(f[0], UINT64_MAX, a) ||
             !syntax::ParseUnsigned(f[1], UINT64_MAX, b)) {
           return bad("t= needs a start and a stop time");
+        }
+        if (!seen_t) {
+          sdp.timing = value;
         }
         seen_t = true;
         break;

@@ -65,6 +65,7 @@ struct SdpMedia {
 struct Sdp {
   SdpOrigin origin;
   std::string_view session_name;
+  std::string_view timing = "0 0";  // the t= line
   std::optional<SdpConnection> connection;
   std::vector<std::pair<std::string_view, std::string_view>> attributes;
   std::vector<SdpMedia> media;
@@ -73,6 +74,9 @@ struct Sdp {
 
 /// Errors name the line: "SDP line 6: m= port 70000 is out of range".
 [[nodiscard]] Result<Sdp> ParseSdp(std::string_view body);
+
+/// The SDP as text (CRLF lines, RFC 4566 order). Attributes are written as they were parsed.
+[[nodiscard]] std::string FormatSdp(const Sdp& sdp);
 
 /// The encoding name of a static RTP payload type (RFC 3551), or "" when dynamic or unknown.
 [[nodiscard]] std::string_view StaticPayloadName(int payload);

@@ -194,6 +194,37 @@ bool IsIpAddress(std::string_view text) {
 
 bool Uri::HostIsIp() const { return host_ipv6 || IsIpv4(host); }
 
+std::string Uri::ToString() const {
+  std::string out(scheme_text);
+  out.push_back(':');
+  if (scheme == Scheme::kOther) {
+    return out.append(opaque);
+  }
+  if (scheme == Scheme::kTel) {
+    return out.append(user).append(params);
+  }
+  if (!user.empty()) {
+    out.append(user);
+    if (has_password) {
+      out.append(":").append(password);
+    }
+    out.push_back('@');
+  }
+  if (host_ipv6) {
+    out.append("[").append(host).append("]");
+  } else {
+    out.append(host);
+  }
+  if (port) {
+    out.append(":").append(std::to_string(*port));
+  }
+  out.append(params);
+  if (!headers.empty()) {
+    out.append("?").append(headers);
+  }
+  return out;
+}
+
 std::string Unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());

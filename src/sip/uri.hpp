@@ -32,6 +32,8 @@ struct Uri {
   [[nodiscard]] std::string Transport() const;
   /// Whether the host is an IPv4 or IPv6 literal.
   [[nodiscard]] bool HostIsIp() const;
+  /// The URI as text again (escapes as written; IPv6 hosts bracketed).
+  [[nodiscard]] std::string ToString() const;
 };
 
 /// Parses a URI. Errors say what is wrong and where, e.g. "URI: port 70000 is out of range".

@@ -202,6 +202,38 @@ TEST_F(SipEndpointTest, DrainingAnswers503AndProbesTimeOutQuickly) {
   EXPECT_NE(refused.error().message.find("refused"), std::string::npos) << refused.error().message;
 }
 
+TEST_F(SipEndpointTest, LargeRequestsMoveToTcpUnlessTheTransportIsExplicit) {
+  const std::uint16_t port = FreePort();
+  EndpointOptions so = ServerOptions();
+  so.listeners = {{Transport::kUdp, "127.0.0.1", port}, {Transport::kTcp, "127.0.0.1", port}};
+  Endpoint server(io_, so);
+  ASSERT_TRUE(server.Start());
+  Endpoint client(io_, ClientOptions());
+  ASSERT_TRUE(client.Start());
+  const std::string uri = "sip:127.0.0.1:" + std::to_string(port);
+  OptionsRequest big{.uri = uri, .headers = {{"X-Pad", std::string(1200, 'p')}}};
+  auto moved = Probe(io_, client, big);
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->code, 200);
+  EXPECT_EQ(moved->transport, Transport::kTcp);
+  bool noted = false;
+  for (const std::string& t : moved->trace) {
+    noted = noted || t.find("18.1.1") != std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+  big.uri = uri + ";transport=udp";
+  auto kept = Probe(io_, client, big);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->transport, Transport::kUdp);
+  OptionsRequest small{.uri = uri, .headers = {{"X-Probe", "1"}}};
+  EXPECT_EQ(Probe(io_, client, small)->transport, Transport::kUdp);
+
+  OptionsRequest injected{.uri = uri, .headers = {{"X-A", "b\r\nVia: SIP/2.0/UDP evil"}}};
+  auto refused = Probe(io_, client, injected);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+}
+
 TEST_F(SipEndpointTest, DigestChallengeIsAnswered) {
   EndpointOptions so = ServerOptions();
   so.auth.realm = "portline-test";
@@ -346,7 +378,10 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
        "--srv-host=_sip._udp.fail.example.test,sip.example.test," + udp + ",20,10",
        // Transport error on the first target
        "--srv-host=_sip._tcp.refused.example.test,sip.example.test," + closed + ",10,10",
-       "--srv-host=_sip._tcp.refused.example.test,sip.example.test," + tcp + ",20,10"},
+       "--srv-host=_sip._tcp.refused.example.test,sip.example.test," + tcp + ",20,10",
+       // Silence (nothing on that UDP port) on the first target
+       "--srv-host=_sip._udp.silent.example.test,sip.example.test," + closed + ",10,10",
+       "--srv-host=_sip._udp.silent.example.test,sip.example.test," + udp + ",20,10"},
       dir_->path(), "dnsmasq-locate");
   std::this_thread::sleep_for(300ms);
   Endpoint client(io_, ClientOptions(dns_port));
@@ -375,6 +410,15 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
       Probe(io_, client, {.uri = "sip:refused.example.test", .transport = Transport::kTcp});
   ASSERT_TRUE(refused) << refused.error().message;
   EXPECT_EQ(refused->remote, "127.0.0.1:" + tcp);
+
+  auto silent = Probe(io_, client, {.uri = "sip:silent.example.test", .timeout = 2s});
+  ASSERT_TRUE(silent) << silent.error().message;
+  EXPECT_EQ(silent->remote, "127.0.0.1:" + udp);  // the first target got half the budget
+  bool timed_out = false;
+  for (const std::string& step : silent->trace) {
+    timed_out = timed_out || step.find("no response from 127.0.0.1:" + closed) != std::string::npos;
+  }
+  EXPECT_TRUE(timed_out);
 
   // An explicit port skips SRV: A lookup only.
   auto explicit_port = Probe(io_, client, {.uri = "sip:sip.example.test:" + udp});

@@ -66,9 +66,16 @@ class SipInteropTest : public ::testing::Test {
   // Kamailio with UDP+TCP on `port` and TLS on `tls_port`; OPTIONS to user "portline" are relayed
   // to Portline's TLS listener, other OPTIONS are answered by Kamailio itself.
   std::unique_ptr<ChildProcess> StartKamailio(std::uint16_t port, std::uint16_t tls_port,
-                                              std::uint16_t portline_tls_port) {
+                                              std::uint16_t portline_tls_port,
+                                              std::uint16_t mtls_port) {
     std::ofstream(Path("tls.cfg")) << "[server:default]\nmethod = TLSv1.2+\n"
                                       "verify_certificate = no\nrequire_certificate = no\n"
+                                   << "private_key = " << Path("server.key") << "\n"
+                                   << "certificate = " << Path("server.crt") << "\n\n"
+                                   << "[server:127.0.0.1:" << mtls_port
+                                   << "]\nmethod = TLSv1.2+\n"
+                                      "verify_certificate = yes\nrequire_certificate = yes\n"
+                                   << "ca_list = " << Path("ca.crt") << "\n"
                                    << "private_key = " << Path("server.key") << "\n"
                                    << "certificate = " << Path("server.crt") << "\n\n"
                                    << "[client:default]\nmethod = TLSv1.2+\n"
@@ -80,7 +87,7 @@ class SipInteropTest : public ::testing::Test {
            "debug=2\nlog_stderror=yes\nchildren=1\ntcp_children=1\nauto_aliases=no\n"
            "enable_tls=yes\n"
         << "listen=udp:127.0.0.1:" << p << "\nlisten=tcp:127.0.0.1:" << p
-        << "\nlisten=tls:127.0.0.1:" << tls_port << "\n"
+        << "\nlisten=tls:127.0.0.1:" << tls_port << "\nlisten=tls:127.0.0.1:" << mtls_port << "\n"
         << "mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n"
            "loadmodule \"tls.so\"\nloadmodule \"sl.so\"\nloadmodule \"tm.so\"\n"
            "loadmodule \"pv.so\"\nloadmodule \"siputils.so\"\nloadmodule \"textops.so\"\n"
@@ -157,7 +164,8 @@ TEST_F(SipInteropTest, KamailioAnswersOptionsOverUdpTcpTlsAndRelaysToUsOverTls) 
   const std::uint16_t our_tls = portline.Listeners().front().port;
   const std::uint16_t port = FreePort();
   const std::uint16_t tls_port = FreePort();
-  auto kamailio = StartKamailio(port, tls_port, our_tls);
+  const std::uint16_t mtls_port = FreePort();
+  auto kamailio = StartKamailio(port, tls_port, our_tls, mtls_port);
 
   // Wait until Kamailio answers.
   Result<OptionsResult> ready = Fail(Errc::kUnavailable, "not tried");
@@ -181,6 +189,18 @@ TEST_F(SipInteropTest, KamailioAnswersOptionsOverUdpTcpTlsAndRelaysToUsOverTls) 
     EXPECT_NE(r->server.find("kamailio"), std::string::npos) << r->server;
     EXPECT_FALSE(r->accept.empty()) << r->response;  // siputils options_reply() sends Accept
   }
+
+  // Mutual TLS: Kamailio requires a client certificate on mtls_port.
+  const std::string mtls_uri = "sips:127.0.0.1:" + std::to_string(mtls_port);
+  auto anonymous = RunTask(io_, portline.Options({.uri = mtls_uri, .timeout = 3s}));
+  EXPECT_FALSE(anonymous) << "Kamailio accepted a TLS client without a certificate";
+  EndpointOptions with_cert = Options();
+  with_cert.tls.client_certificate = true;
+  Endpoint mtls_client(io_, with_cert);
+  ASSERT_TRUE(mtls_client.Start());
+  auto mutual = RunTask(io_, mtls_client.Options({.uri = mtls_uri, .timeout = 3s}));
+  ASSERT_TRUE(mutual) << mutual.error().message << "\n" << kamailio->Output();
+  EXPECT_EQ(mutual->code, 200);
 
   // SIPp → Kamailio (UDP) → Portline (TLS, Kamailio verifies our certificate) and back.
   ChildProcess sipp({sipp_, "-sf", Data("uac_options.xml"), "127.0.0.1:" + std::to_string(port),
