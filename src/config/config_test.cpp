@@ -30,6 +30,36 @@ TEST(ConfigTest, ExampleFileLoadsAndDocumentsEveryKey) {
   }
 }
 
+TEST(ConfigTest, SipListenersAndTlsAreValidated) {
+  auto listeners = ParseSipListen("udp:127.0.0.1:5060, tcp:[::1]:5060,tls:0.0.0.0:5061");
+  ASSERT_TRUE(listeners) << listeners.error().message;
+  ASSERT_EQ(listeners->size(), 3u);
+  EXPECT_EQ((*listeners)[1].transport, "tcp");
+  EXPECT_EQ((*listeners)[1].host, "::1");
+  EXPECT_EQ((*listeners)[2].port, 5061);
+  EXPECT_FALSE(ParseSipListen("sctp:127.0.0.1:5060"));
+  EXPECT_FALSE(ParseSipListen("udp:127.0.0.1"));
+  EXPECT_FALSE(ParseSipListen("127.0.0.1:5060"));
+
+  Config cfg;
+  cfg.sip_listen = "tls:127.0.0.1:5061";
+  cfg.sip_tls_verify = "sometimes";
+  cfg.sip_t1_ms = 5;
+  cfg.sip_dns_servers = "127.0.0.1";
+  auto r = Validate(cfg);
+  ASSERT_FALSE(r);
+  std::string all;
+  for (const auto& f : r.error().fields) {
+    all += f.field + ": " + f.message + "\n";
+  }
+  EXPECT_NE(all.find("sip.listen: sip.listen a tls listener needs sip.tls_cert_file"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("sip.tls_verify"), std::string::npos) << all;
+  EXPECT_NE(all.find("sip.t1_ms"), std::string::npos) << all;
+  EXPECT_NE(all.find("sip.dns_servers"), std::string::npos) << all;
+}
+
 TEST(ConfigTest, PrecedenceDefaultsFileEnvFlags) {
   testing::TempDir dir;
   const std::string file = dir.path() + "/c.json";
