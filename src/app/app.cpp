@@ -24,6 +24,7 @@
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
@@ -94,6 +95,25 @@ void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::A
 
 sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
   sip::EndpointOptions o;
+  if (listeners) {
+    // The server's outbound connections (probes, test calls) go to customer-supplied hosts.
+    std::vector<std::string> allow;
+    std::string_view list = cfg.outbound_allow;
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      std::string item(list.substr(0, comma));
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (!item.empty()) {
+        allow.push_back(item);
+      }
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    auto guard = net::OutboundGuard::FromList(allow).value_or(net::OutboundGuard{});
+    o.outbound_guard = [guard](const boost::asio::ip::address& a) {
+      return guard.Check(a.to_string());
+    };
+  }
   o.user_agent = "Portline/" PORTLINE_APP_VERSION;
   if (listeners) {
     for (const config::SipListener& l :

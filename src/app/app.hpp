@@ -23,8 +23,9 @@ namespace portline::app {
 [[nodiscard]] porting::PortingOptions PortingOptionsFrom(const config::Config& cfg,
                                                          const Clock& clock);
 
-/// SIP endpoint options from the configuration (sip.*), without listeners when `listeners` is
-/// false (the CLI's client-only endpoint).
+/// SIP endpoint options from the configuration (sip.*). With `listeners` (serve) it binds the
+/// listeners and guards outbound connections (security.outbound_allow); without (the CLI's
+/// client-only endpoint, run by an operator) neither.
 [[nodiscard]] sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners);
 
 /// `portline serve`: runs the API until SIGTERM/SIGINT, then drains and returns 0.

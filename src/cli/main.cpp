@@ -213,9 +213,12 @@ int main(int argc, char** argv) {
   int rc = 0;
 
   // serve
-  auto* serve = app.add_subcommand("serve", "Run the API server (and, later, SIP and workers)");
+  auto* serve = app.add_subcommand("serve", "Run the API server, the SIP engine and the workers");
   AddCommonFlags(serve, flags);
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (PORTLINE_LISTEN)");
+  serve->add_option("--outbound-allow", flags.outbound_allow,
+                    "CIDR that outbound connections to customer hosts may reach although it is "
+                    "not public, e.g. 127.0.0.0/8 (repeatable; PORTLINE_OUTBOUND_ALLOW)");
   serve->callback([&] {
     auto cfg = config::Load(flags, config::ProcessEnvironment());
     if (!cfg) {

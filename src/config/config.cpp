@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "core/log.hpp"
+#include "core/net_guard.hpp"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX name
 
@@ -45,6 +46,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"api.idempotency_ttl_hours", "PORTLINE_IDEMPOTENCY_TTL_HOURS", &c.idempotency_ttl_hours},
       {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
       {"security.secret_key", "PORTLINE_SECRET_KEY", &c.secret_key},
+      {"security.outbound_allow", "PORTLINE_OUTBOUND_ALLOW", &c.outbound_allow},
       {"sip.network_file", "PORTLINE_SIP_NETWORK_FILE", &c.sip_network_file},
       {"sip.listen", "PORTLINE_SIP_LISTEN", &c.sip_listen},
       {"sip.tls_cert_file", "PORTLINE_SIP_TLS_CERT_FILE", &c.sip_tls_cert_file},
@@ -330,6 +332,11 @@ Result<void> Validate(const Config& c) {
   check(c.public_url.empty() || c.public_url.starts_with("http://") ||
             c.public_url.starts_with("https://"),
         "server.public_url", "must start with http:// or https://, or be empty");
+  for (std::string_view cidr : Split(c.outbound_allow)) {
+    auto parsed = net::ParseCidr(cidr);
+    check(parsed.has_value(), "security.outbound_allow",
+          parsed ? std::string() : parsed.error().message);
+  }
   auto listeners = ParseSipListen(c.sip_listen);
   check(listeners.has_value(), "sip.listen", listeners ? std::string() : listeners.error().message);
   if (listeners) {
@@ -417,6 +424,12 @@ Result<Config> Load(const Flags& flags, const std::vector<std::string>& env) {
   }
   if (flags.database_url) {
     cfg.database_url = *flags.database_url;
+  }
+  if (!flags.outbound_allow.empty()) {
+    cfg.outbound_allow.clear();
+    for (const std::string& cidr : flags.outbound_allow) {
+      cfg.outbound_allow += (cfg.outbound_allow.empty() ? "" : ",") + cidr;
+    }
   }
   if (flags.log_level) {
     cfg.log_level = *flags.log_level;

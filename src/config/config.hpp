@@ -37,7 +37,8 @@ struct Config {
   std::int64_t idempotency_ttl_hours = 24;
   std::string default_org = "default";
   // security
-  std::string secret_key;  // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
+  std::string secret_key;      // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
+  std::string outbound_allow;  // CIDRs outbound connections may reach despite being non-public
   // sip
   std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
   std::string sip_listen;        // "udp:127.0.0.1:5060,tcp:[::1]:5060,tls:0.0.0.0:5061"; empty: off
@@ -70,6 +71,7 @@ struct Flags {
   std::optional<std::string> data_dir;
   std::optional<std::string> database_url;
   std::optional<std::string> log_level;
+  std::vector<std::string> outbound_allow;  // --outbound-allow CIDR (repeatable)
 };
 
 /// Applies a config file's JSON text. Unknown keys and wrong types are errors (all reported).

@@ -5,6 +5,7 @@
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "core/net_guard.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 
@@ -95,5 +96,67 @@ TEST(IdTest, RequestIdsAreDistinctAndShaped) {
   EXPECT_EQ(a.size(), 20U);
   EXPECT_EQ(a.rfind("req_", 0), 0U);
 }
+
+TEST(OutboundGuard, RefusesNonPublicAddressesUnlessAllowed) {
+  const net::OutboundGuard strict;
+  struct Case {
+    const char* ip;
+    const char* why;  // "" = public, allowed
+  };
+  const Case cases[] = {
+      {"8.8.8.8", ""},
+      {"203.0.113.7", ""},
+      {"2606:4700::1111", ""},
+      {"127.0.0.1", "loopback"},
+      {"127.9.9.9", "loopback"},
+      {"10.1.2.3", "private"},
+      {"172.31.255.255", "private"},
+      {"172.32.0.1", ""},
+      {"192.168.1.1", "private"},
+      {"169.254.169.254", "metadata"},
+      {"169.254.1.1", "link-local"},
+      {"100.64.0.1", "carrier-grade NAT"},
+      {"0.0.0.0", "unspecified"},
+      {"224.0.0.1", "multicast"},
+      {"::1", "loopback"},
+      {"::", "unspecified"},
+      {"::ffff:127.0.0.1", "loopback"},  // IPv4-mapped
+      {"64:ff9b::a00:1", "private"},     // NAT64 of 10.0.0.1
+      {"fd00:ec2::254", "metadata"},
+      {"fd12:3456::1", "unique local"},
+      {"fe80::1", "link-local"},
+      {"[::1]", "loopback"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.ip);
+    auto r = strict.Check(c.ip);
+    if (std::string_view(c.why).empty()) {
+      EXPECT_TRUE(r) << r.error().message;
+    } else {
+      ASSERT_FALSE(r);
+      EXPECT_EQ(r.error().code, Errc::kPermissionDenied);
+      EXPECT_NE(r.error().message.find(c.why), std::string::npos) << r.error().message;
+      EXPECT_NE(r.error().message.find("--outbound-allow"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(strict.Check("not-an-ip").error().code, Errc::kInvalidArgument);
+
+  auto loopback = net::OutboundGuard::FromList({"127.0.0.0/8", "::1/128"});
+  ASSERT_TRUE(loopback);
+  EXPECT_TRUE(loopback->Check("127.0.0.1"));
+  EXPECT_TRUE(loopback->Check("::1"));
+  EXPECT_TRUE(loopback->Check("::ffff:127.0.0.2"));
+  EXPECT_FALSE(loopback->Check("10.0.0.1"));
+  EXPECT_FALSE(loopback->Check("169.254.169.254"));
+
+  EXPECT_FALSE(net::ParseCidr("10.0.0.0/33"));
+  EXPECT_FALSE(net::ParseCidr("10.0.0/8"));
+  EXPECT_FALSE(net::ParseCidr("::/129"));
+  EXPECT_FALSE(net::ParseCidr("10.0.0.0/8x"));
+  auto host = net::ParseCidr("192.0.2.1");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->prefix, 128);
+}
+
 }  // namespace
 }  // namespace portline

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <thread>
 
+#include "core/net_guard.hpp"
 #include "sip/endpoint.hpp"
 #include "support/child_process.hpp"
 #include "support/run_task.hpp"
@@ -419,6 +420,28 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
     timed_out = timed_out || step.find("no response from 127.0.0.1:" + closed) != std::string::npos;
   }
   EXPECT_TRUE(timed_out);
+
+  // The SSRF guard judges the address actually used, after DNS: a name is no disguise.
+  EndpointOptions guarded = ClientOptions(dns_port);
+  guarded.outbound_guard = [](const asio::ip::address& a) {
+    return net::OutboundGuard().Check(a.to_string());
+  };
+  Endpoint strict(io_, guarded);
+  ASSERT_TRUE(strict.Start());
+  auto refused_by_guard = Probe(io_, strict, {.uri = "sip:naptr.example.test"});
+  ASSERT_FALSE(refused_by_guard);
+  EXPECT_EQ(refused_by_guard.error().code, Errc::kPermissionDenied);
+  EXPECT_NE(refused_by_guard.error().message.find("127.0.0.1 is a loopback address"),
+            std::string::npos)
+      << refused_by_guard.error().message;
+  auto allow = net::OutboundGuard::FromList({"127.0.0.0/8"});
+  ASSERT_TRUE(allow);
+  guarded.outbound_guard = [allowed = *allow](const asio::ip::address& a) {
+    return allowed.Check(a.to_string());
+  };
+  Endpoint allowed_client(io_, guarded);
+  ASSERT_TRUE(allowed_client.Start());
+  EXPECT_TRUE(Probe(io_, allowed_client, {.uri = "sip:naptr.example.test"}));
 
   // An explicit port skips SRV: A lookup only.
   auto explicit_port = Probe(io_, client, {.uri = "sip:sip.example.test:" + udp});
