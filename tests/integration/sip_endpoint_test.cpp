@@ -99,7 +99,8 @@ class SipEndpointTest : public ::testing::Test {
     o.listeners = {{Transport::kUdp, "127.0.0.1", 0},
                    {Transport::kTcp, "127.0.0.1", 0},
                    {Transport::kTls, "127.0.0.1", 0},
-                   {Transport::kUdp, "::1", 0}};
+                   {Transport::kUdp, "::1", 0},
+                   {Transport::kTcp, "::1", 0}};
     o.tls.cert_file = Path("server.crt");
     o.tls.key_file = Path("server.key");
     return o;
@@ -146,6 +147,8 @@ TEST_F(SipEndpointTest, OptionsOverUdpTcpTlsAndIpv6) {
        Transport::kTcp},
       {"sips:127.0.0.1:" + std::to_string(PortOf(server, Transport::kTls)), Transport::kTls},
       {"sip:[::1]:" + std::to_string(PortOf(server, Transport::kUdp, true)), Transport::kUdp},
+      {"sip:[::1]:" + std::to_string(PortOf(server, Transport::kTcp, true)) + ";transport=tcp",
+       Transport::kTcp},
       {"127.0.0.1:" + std::to_string(PortOf(server, Transport::kUdp)), Transport::kUdp},
   };
   for (const Case& c : cases) {
