@@ -17,6 +17,10 @@
 #include "store/database.hpp"
 #include "trunks/service.hpp"
 
+namespace portline::documents {
+class DocumentService;
+}
+
 namespace portline::api {
 
 struct ApiOptions {
@@ -35,6 +39,9 @@ class Api {
       const numbering::PortabilityChecker& checker, porting::PortingService& porting,
       carriers::SimulatedNetwork* sandbox, store::Database& db, const Clock& clock,
       Metrics& metrics, ApiOptions options);
+
+  /// Registers the document routes (call before serving).
+  void AddDocuments(documents::DocumentService& docs);
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
@@ -66,6 +73,7 @@ class Api {
 void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
 void RegisterSipRoutes(Router& router, trunks::SipService& sip);
+void RegisterDocumentRoutes(Router& router, documents::DocumentService& docs);
 /// `sandbox`: the simulated carrier network behind /v1/sandbox/accounts (nullptr: none).
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
                            porting::PortingService& porting, carriers::SimulatedNetwork* sandbox);

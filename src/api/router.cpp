@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace portline::api {
 namespace {
@@ -34,6 +35,12 @@ void Router::Add(std::string method, std::string pattern, Handler handler, bool 
   routes_.push_back(std::move(r));
 }
 
+void Router::AddWithBody(std::string method, std::string pattern, Handler handler,
+                         std::string body_type) {
+  Add(std::move(method), std::move(pattern), std::move(handler));
+  routes_.back().body_type = std::move(body_type);
+}
+
 void Router::AddForm(std::string method, std::string pattern, Handler handler) {
   Add(std::move(method), std::move(pattern), std::move(handler));
   routes_.back().body_type = "application/x-www-form-urlencoded";
@@ -46,6 +53,9 @@ Router::Match Router::Find(std::string_view method, std::string_view path,
     return m;  // "/v1/api-keys/" is not "/v1/api-keys": no silent aliases
   }
   const auto segs = Split(path);
+  // The most specific route wins: literal segments beat parameters ("/v1/sip/port/documents"
+  // over "/v1/sip/port/{id}"), whatever the registration order.
+  std::size_t best_params = SIZE_MAX;
   for (const Route& r : routes_) {
     if (r.segments.size() != segs.size()) {
       continue;
@@ -63,13 +73,19 @@ Router::Match Router::Find(std::string_view method, std::string_view path,
       continue;
     }
     if (r.method == method) {
-      m.route = &r;
-      params = std::move(found);
-      return m;
+      if (found.size() < best_params) {
+        best_params = found.size();
+        m.route = &r;
+        params = std::move(found);
+      }
+      continue;
     }
     if (std::find(m.allowed.begin(), m.allowed.end(), r.method) == m.allowed.end()) {
       m.allowed.push_back(r.method);
     }
+  }
+  if (m.route != nullptr) {
+    m.allowed.clear();
   }
   return m;
 }

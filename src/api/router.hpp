@@ -27,6 +27,8 @@ class Router {
   void Add(std::string method, std::string pattern, Handler handler, bool inline_ok = false);
   /// A route whose body is an HTML form (application/x-www-form-urlencoded), not JSON.
   void AddForm(std::string method, std::string pattern, Handler handler);
+  /// A route whose body has another media type (e.g. multipart/form-data).
+  void AddWithBody(std::string method, std::string pattern, Handler handler, std::string body_type);
 
   struct Match {
     const Route* route = nullptr;      // set when method and path match

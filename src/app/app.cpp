@@ -26,6 +26,7 @@
 #include "core/log.hpp"
 #include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
+#include "documents/service.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
 #include "porting/service.hpp"
@@ -200,6 +201,12 @@ int Serve(const config::Config& cfg) {
   porting.SetPostPortValidator([&sip](std::string_view org, const boost::json::object& config) {
     return sip.ValidateAttach(org, config);
   });
+  auto blobs =
+      documents::MakeFileBlobStore((std::filesystem::path(cfg.data_dir) / "documents").string());
+  documents::DocumentService docs(**db, *blobs, clock);
+  porting.SetDocumentValidator([&docs](std::string_view org, const std::vector<std::string>& ids) {
+    return docs.RequireAll(org, ids);
+  });
 
   api::Metrics metrics;
   api::ApiOptions api_opts;
@@ -207,6 +214,7 @@ int Serve(const config::Config& cfg) {
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
   api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, api_opts);
+  api.AddDocuments(docs);
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));

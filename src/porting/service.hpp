@@ -94,6 +94,10 @@ class PortingService {
   using PostPortValidator =
       std::function<Result<void>(std::string_view org, const Object& post_port)>;
   void SetPostPortValidator(PostPortValidator v) { validate_post_port_ = std::move(v); }
+  /// Checks that every id of a request's `documents` is a document of the organization.
+  using DocumentValidator =
+      std::function<Result<void>(std::string_view org, const std::vector<std::string>& ids)>;
+  void SetDocumentValidator(DocumentValidator v) { validate_documents_ = std::move(v); }
   void SetPublicUrl(std::string url);
 
   [[nodiscard]] Result<Json> Create(const Actor& actor, const Object& body);
@@ -191,6 +195,7 @@ class PortingService {
   PortingOptions options_;
   PostPortHook post_port_;
   PostPortValidator validate_post_port_;
+  DocumentValidator validate_documents_;
   mutable std::mutex url_mutex_;
 };
 

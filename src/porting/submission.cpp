@@ -371,9 +371,10 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
                  "POST /v1/sip/attach shape)");
     }
     post_port = *pp;
-    for (const auto& f : post_port_errors) {
-      errors.Add(f.field, f.code, f.message);
-    }
+  }
+  // Checks that need other services (post_port against the SIP rules, document ids).
+  for (const auto& f : post_port_errors) {
+    errors.Add(f.field, f.code, f.message);
   }
 
   // Portability: every number is checked; the non-portable ones are excluded with their reason.
@@ -481,6 +482,23 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
 Result<std::vector<FieldError>> PortingService::CheckPostPort(std::string_view org,
                                                               const Object& body) {
   std::vector<FieldError> out;
+  if (const auto* docs = body.if_contains("documents");
+      validate_documents_ && docs != nullptr && docs->is_array()) {
+    std::vector<std::string> ids;
+    for (const auto& d : docs->get_array()) {
+      if (d.is_string() && !d.get_string().empty()) {
+        ids.emplace_back(d.get_string());
+      }
+    }
+    if (auto found = validate_documents_(org, ids); !found) {
+      if (found.error().fields.empty()) {
+        return tl::unexpected(std::move(found).error());
+      }
+      for (const auto& f : found.error().fields) {
+        out.push_back(f);
+      }
+    }
+  }
   const auto* pp = body.if_contains("post_port");
   if (!validate_post_port_ || pp == nullptr || !pp->is_object()) {
     return out;

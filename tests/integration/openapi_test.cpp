@@ -8,6 +8,7 @@
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
 #include "core/crypto.hpp"
+#include "documents/service.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,6 +34,9 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   porting::PortingService porting(**db, clock, box, checker, numbering::CarrierRegistry::Default(),
                                   simulator, {});
   api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, {});
+  auto blobs = documents::MakeFileBlobStore(dir.path() + "/documents");
+  documents::DocumentService docs(**db, *blobs, clock);
+  api.AddDocuments(docs);
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

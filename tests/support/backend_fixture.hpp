@@ -12,6 +12,7 @@
 #include "carriers/simulator.hpp"
 #include "core/crypto.hpp"
 #include "core/secret_box.hpp"
+#include "documents/service.hpp"
 #include "numbering/check.hpp"
 #include "porting/service.hpp"
 #include "store/database.hpp"
@@ -60,6 +61,12 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     porting_->SetPostPortValidator([this](std::string_view org, const boost::json::object& c) {
       return sip_->ValidateAttach(org, c);
     });
+    blobs_ = documents::MakeFileBlobStore(dir_.path() + "/documents");
+    documents_ = std::make_unique<documents::DocumentService>(*db_, *blobs_, clock_);
+    porting_->SetDocumentValidator(
+        [this](std::string_view org, const std::vector<std::string>& ids) {
+          return documents_->RequireAll(org, ids);
+        });
   }
 
   /// Connections in the pool. One connection makes any code that holds a connection while
@@ -75,8 +82,10 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 
   /// The API over this storage (rate limiting off unless the options say otherwise).
   std::unique_ptr<api::Api> MakeApi(api::ApiOptions opts = NoRateLimit()) {
-    return std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *porting_, simulator_.get(),
-                                      *db_, clock_, metrics_, opts);
+    auto api = std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *porting_, simulator_.get(),
+                                          *db_, clock_, metrics_, opts);
+    api->AddDocuments(*documents_);
+    return api;
   }
   static api::ApiOptions NoRateLimit() {
     api::ApiOptions o;
@@ -106,7 +115,11 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     if (!key.empty()) {
       req.headers.push_back({"Authorization", "Bearer " + key});
     }
-    if (!body.empty()) {
+    bool has_type = false;
+    for (const auto& h : extra) {
+      has_type = has_type || h.name == "Content-Type";
+    }
+    if (!body.empty() && !has_type) {
       req.headers.push_back({"Content-Type", "application/json"});
     }
     for (auto& h : extra) {
@@ -127,6 +140,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<numbering::PortabilityChecker> checker_;
   std::unique_ptr<carriers::SimulatedNetwork> simulator_;
   std::unique_ptr<porting::PortingService> porting_;
+  std::unique_ptr<documents::BlobStore> blobs_;
+  std::unique_ptr<documents::DocumentService> documents_;
   api::Metrics metrics_;
 };
 

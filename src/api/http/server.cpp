@@ -3,6 +3,7 @@
 // enforcing size limits, timeouts and graceful shutdown.
 #include "api/http/server.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -144,7 +145,9 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(s->opts.max_header_bytes));
-    parser.body_limit(s->opts.max_body_bytes);
+    // Uploads may be larger than other bodies; the limit is narrowed once the target is known.
+    const std::size_t body_limit = std::max(s->opts.max_body_bytes, s->opts.max_upload_bytes);
+    parser.body_limit(body_limit);
     // Fast path: a request usually arrives whole in the first read; parse what is buffered
     // before falling back to asynchronous reads (saves a scheduler round trip and a timer).
     parser.eager(true);
@@ -157,6 +160,22 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     if (!hec && !parser.is_header_done()) {
       stream.expires_after(s->opts.header_timeout);
       std::tie(hec, hn) = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
+    }
+    std::size_t route_limit = s->opts.max_body_bytes;
+    {
+      const auto target = parser.get().target();  // set once the request line is parsed
+      const std::string_view path(target.data(), std::min(target.size(), target.find('?')));
+      if (path == "/v1/sip/port/document") {
+        route_limit = s->opts.max_upload_bytes;
+      }
+    }
+    if (!hec && parser.is_header_done()) {
+      const auto length = parser.content_length();
+      if (length && *length > route_limit) {
+        hec = bhttp::error::body_limit;
+      } else if (!parser.is_done()) {
+        parser.body_limit(route_limit);
+      }
     }
     if (!hec && !parser.is_done()) {
       if (auto expect = parser.get()[bhttp::field::expect]; IEquals(expect, "100-continue")) {
@@ -171,8 +190,7 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
       if (hec == bhttp::error::body_limit) {
         co_await WriteEarlyError(
             stream, s, bhttp::status::payload_too_large,
-            "request body larger than " + std::to_string(s->opts.max_body_bytes) + " bytes",
-            "body_limit");
+            "request body larger than " + std::to_string(route_limit) + " bytes", "body_limit");
       } else if (hec == bhttp::error::header_limit) {
         co_await WriteEarlyError(stream, s, bhttp::status::request_header_fields_too_large,
                                  "request header block larger than " +

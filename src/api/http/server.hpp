@@ -14,9 +14,10 @@
 namespace portline::api::http {
 
 struct ServerOptions {
-  std::size_t max_body_bytes = 1024 * 1024;         // larger bodies: 413
-  std::size_t max_header_bytes = 16 * 1024;         // larger header block: 431
-  std::chrono::milliseconds header_timeout{10000};  // whole header, from its first byte
+  std::size_t max_body_bytes = 1024 * 1024;                     // larger bodies: 413
+  std::size_t max_upload_bytes = 10 * 1024 * 1024 + 64 * 1024;  // POST /v1/sip/port/document
+  std::size_t max_header_bytes = 16 * 1024;                     // larger header block: 431
+  std::chrono::milliseconds header_timeout{10000};              // whole header, from its first byte
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30000};
