@@ -16,6 +16,8 @@ packages=(
   postgresql postgresql-contrib sqlite3 curl wrk python3 python3-phonenumbers procps util-linux
   # SIP: c-ares for RFC 3263; real peers and a DNS server for the interop tests
   libc-ares-dev openssl sip-tester kamailio kamailio-tls-modules dnsmasq-base
+  # documents: LOA PDFs, and pdftotext to check them in tests
+  libhpdf-dev poppler-utils
 )
 
 missing=()

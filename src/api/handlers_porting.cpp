@@ -188,6 +188,15 @@ std::vector<std::pair<std::string, std::string>> ParseForm(std::string_view body
   return out;
 }
 
+Response PdfResponse(std::string pdf, std::string disposition) {
+  Response r;
+  r.content_type = "application/pdf";
+  r.body = std::move(pdf);
+  r.headers.push_back({"Content-Disposition", std::move(disposition)});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  return r;
+}
+
 Response SignaturePageResponse(const porting::SignatureView& v, std::string_view token,
                                const std::string& error, int status) {
   std::string rows;
@@ -211,6 +220,9 @@ Response SignaturePageResponse(const porting::SignatureView& v, std::string_view
       Html(v.customer) + "</strong>, service address " + Html(v.address) +
       ", with a requested port date of " + Html(v.target_date) + ".</p>";
   body += "<table><tr><th>Number</th><th>Current carrier</th></tr>" + rows + "</table>";
+  body += "<p><a href=\"/sign/" + Html(token) + "/loa\">Read the Letter of Authorization (PDF)" +
+          std::string(v.signed_at ? ", signed, with its certificate of completion" : "") +
+          "</a></p>";
   if (!error.empty()) {
     body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
   }
@@ -396,7 +408,27 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
                return Ok(sandbox->UpdateAccount(req.OrgId(), req.PathParam("account_id"), body));
              });
 
+  router.Add("GET", "/v1/sip/port/{id}/loa", [&porting](Request& req) -> Result<Response> {
+    PORTLINE_ASSIGN_OR_RETURN(auto pdf, porting.Loa(req.OrgId(), req.PathParam("id")));
+    return PdfResponse(std::move(pdf),
+                       "attachment; filename=\"loa-" + req.PathParam("id") + ".pdf\"");
+  });
+  router.Add("POST", "/v1/sip/port/{id}/signature/resend",
+             [&porting](Request& req) -> Result<Response> {
+               return Ok(porting.ResendSignature(ActorOf(req), req.PathParam("id")));
+             });
+
   // The signature page: no API key; the unguessable token is the credential.
+  router.Add("GET", "/sign/{token}/loa", [&porting](Request& req) -> Result<Response> {
+    auto pdf = porting.LoaByToken(req.PathParam("token"));
+    if (!pdf) {
+      return LinkNotValid(pdf.error());
+    }
+    Response r = PdfResponse(std::move(*pdf), "inline; filename=\"loa.pdf\"");
+    r.headers.push_back({"Cache-Control", "no-store"});
+    r.headers.push_back({"Referrer-Policy", "no-referrer"});
+    return r;
+  });
   router.Add("GET", "/sign/{token}", [&porting](Request& req) -> Result<Response> {
     const auto& token = req.PathParam("token");
     auto page = porting.SignaturePage(token);

@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "documents/loa.hpp"
 #include "numbering/calendar.hpp"
 #include "porting/internal.hpp"
 #include "porting/rejections.hpp"
@@ -1358,10 +1359,14 @@ Result<SignatureView> PortingService::SignaturePage(std::string_view token) {
     return FailCode(Errc::kNotFound, "SIGNATURE_LINK_INVALID",
                     "this signature link is not valid (it may have been replaced by a newer one)");
   }
-  const auto& r = rows[0];
-  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, r.Text(1)));
+  return LoadSignatureView(*lease, rows[0]);
+}
+
+Result<SignatureView> PortingService::LoadSignatureView(store::Connection& c, const store::Row& r) {
+  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(c, r.Text(1)));
   SignatureView v;
   v.request_id = r.Text(0);
+  v.org_id = r.Text(1);
   v.status = r.Text(2);
   if (v.status == kWaitingForSignature && r.OptInt(7) && *r.OptInt(7) <= t.now_ms()) {
     v.status = kExpired;  // the expiry step may not have run yet
@@ -1370,10 +1375,14 @@ Result<SignatureView> PortingService::SignaturePage(std::string_view token) {
   Object lci = details["losing_carrier_information"].is_object()
                    ? details["losing_carrier_information"].as_object()
                    : Object{};
-  v.customer = StrOf(lci, "customer_type") == "business"
-                   ? StrOf(lci, "business_name")
-                   : StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
+  v.customer_type = StrOf(lci, "customer_type");
+  v.representative_name = StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
+  v.customer = v.customer_type == "business" ? StrOf(lci, "business_name") : v.representative_name;
   v.representative_email = StrOf(lci, "authorized_representative_email");
+  v.account_number_on_file = !StrOf(details, "account_number").empty();
+  if (details["new_billing_number"].is_string()) {
+    v.billing_number = std::string(details["new_billing_number"].as_string());
+  }
   if (lci["address"].is_object()) {
     const auto& a = lci["address"].as_object();
     v.address = StrOf(a, "street") +
@@ -1383,17 +1392,115 @@ Result<SignatureView> PortingService::SignaturePage(std::string_view token) {
   v.target_date = r.Text(4);
   v.signed_at = r.OptInt(5);
   if (r.OptText(6)) {
-    v.signer_name = StrOf(ParseObject(*r.OptText(6)), "name");
+    v.signature_json = *r.OptText(6);
+    v.signer_name = StrOf(ParseObject(v.signature_json), "name");
   }
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto nums, lease->Query("SELECT phone_number, carrier FROM port_numbers WHERE "
-                              "request_id = $1 AND status <> 'excluded' ORDER BY position",
-                              {v.request_id}));
+  PORTLINE_ASSIGN_OR_RETURN(auto nums,
+                            c.Query("SELECT phone_number, carrier FROM port_numbers WHERE "
+                                    "request_id = $1 AND status <> 'excluded' ORDER BY position",
+                                    {v.request_id}));
   for (const auto& n : nums) {
     v.numbers.emplace_back(
         n.Text(0), n.OptText(1) ? StrOf(ParseObject(*n.OptText(1)), "name") : std::string());
   }
   return v;
+}
+
+namespace {
+
+documents::LoaData LoaDataOf(const SignatureView& v) {
+  documents::LoaData d;
+  d.request_id = v.request_id;
+  d.customer_type = v.customer_type;
+  d.account_holder = v.customer;
+  d.representative_name = v.representative_name;
+  d.representative_email = v.representative_email;
+  d.service_address = v.address;
+  d.billing_number = v.billing_number;
+  d.account_number_hint = v.account_number_on_file ? "on file with the request" : "";
+  d.target_date = v.target_date;
+  d.numbers = v.numbers;
+  return d;
+}
+
+}  // namespace
+
+Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
+  const documents::LoaData data = LoaDataOf(v);
+  if (v.signature_json.empty()) {
+    return documents::RenderLoa(data);
+  }
+  const Object sig = ParseObject(v.signature_json);
+  documents::SignatureAudit a;
+  a.name = StrOf(sig, "name");
+  a.title = StrOf(sig, "title");
+  a.email = StrOf(sig, "email");
+  a.ip = StrOf(sig, "ip");
+  a.user_agent = StrOf(sig, "user_agent");
+  a.signed_at = StrOf(sig, "signed_at");
+  a.link_issued_at = StrOf(sig, "link_issued_at");
+  a.loa_sha256 = StrOf(sig, "loa_sha256");
+  a.consent_text = StrOf(sig, "consent_text");
+  return documents::RenderSignedLoa(data, a);
+}
+
+Result<std::string> PortingService::Loa(std::string_view org, std::string_view id) {
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, lease->Query("SELECT id, org_id, status, details, target_date, signed_at, "
+                              "signature, signature_expires_at FROM port_requests WHERE id = $1 "
+                              "AND org_id = $2",
+                              {std::string(id), std::string(org)}));
+  if (rows.empty()) {
+    return RequestNotFound(id);
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto view, LoadSignatureView(*lease, rows[0]));
+  return RenderLoaFor(view);
+}
+
+Result<std::string> PortingService::LoaByToken(std::string_view token) {
+  PORTLINE_ASSIGN_OR_RETURN(auto view, SignaturePage(token));
+  return RenderLoaFor(view);
+}
+
+Result<Json> PortingService::ResendSignature(const Actor& actor, std::string_view id) {
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, actor.org_id));
+  PORTLINE_ASSIGN_OR_RETURN(auto config, LoadConfiguration(*lease, actor.org_id));
+  const std::int64_t now = t.now_ms();
+  const std::string request(id);
+  auto resend = [&](store::Connection& c) -> Result<void> {
+    PORTLINE_RETURN_IF_ERROR(LockRequest(c, request));
+    PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                              c.Query("SELECT status, details FROM port_requests WHERE id = $1 AND "
+                                      "org_id = $2",
+                                      {request, actor.org_id}));
+    if (rows.empty()) {
+      return RequestNotFound(request);
+    }
+    if (rows[0].Text(0) != kWaitingForSignature) {
+      return FailCode(Errc::kConflict, "NOT_AWAITING_SIGNATURE",
+                      "port request " + request + " is " + rows[0].Text(0) +
+                          "; only a request waiting for its signature gets a new link");
+    }
+    Object details = ParseObject(rows[0].Text(1));
+    const std::string token = RandomHex(24);
+    details["signature_token"] = box_.Seal(token);
+    const std::int64_t expires =
+        now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
+    PORTLINE_RETURN_IF_ERROR(
+        c.Execute("UPDATE port_requests SET details = $1, signature_token_hash = $2, "
+                  "signature_expires_at = $3, updated_at = $4 WHERE id = $5",
+                  {Dump(details), Sha256Hex(token), expires, now, request}));
+    PORTLINE_RETURN_IF_ERROR(
+        c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'expire'", {request}));
+    PORTLINE_RETURN_IF_ERROR(AddJob(c, actor.org_id, request, "", "expire", expires, Object{}));
+    return Event(c, request, actor.org_id, "port.signature_requested", actor.who,
+                 Object{{"resent", true}, {"expires_at", FormatRfc3339(FromUnixMillis(expires))}},
+                 now);
+  };
+  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, resend));
+  return View(*lease, actor.org_id, request);
 }
 
 Result<SignatureView> PortingService::Sign(std::string_view token, const SignatureInput& input) {
@@ -1409,6 +1516,10 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
     return tl::unexpected(errors.ToError());
   }
   PORTLINE_ASSIGN_OR_RETURN(auto page, SignaturePage(token));
+  // The LOA the signer was shown renders to the same bytes from the same request: its hash goes
+  // into the audit trail.
+  PORTLINE_ASSIGN_OR_RETURN(const std::string loa, documents::RenderLoa(LoaDataOf(page)));
+  const std::string loa_sha256 = Sha256Hex(loa);
   if (page.status != kWaitingForSignature) {
     return FailCode(Errc::kConflict, "NOT_AWAITING_SIGNATURE",
                     page.status == kExpired
@@ -1438,6 +1549,8 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
                            {"ip", input.ip},
                            {"user_agent", input.user_agent.substr(0, 500)},
                            {"consent", true},
+                           {"consent_text", documents::ConsentText(LoaDataOf(page))},
+                           {"loa_sha256", loa_sha256},
                            {"signed_at", FormatRfc3339(FromUnixMillis(now))}};
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("UPDATE port_requests SET status = 'submitted', signed_at = $1, signature = $2, "
@@ -1445,8 +1558,9 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
                   {now, Dump(signature), id}));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'expire'", {id}));
-    PORTLINE_RETURN_IF_ERROR(Event(c, id, org, "port.signed", "signer:" + page.representative_email,
-                                   Object{{"name", input.name}, {"ip", input.ip}}, now));
+    PORTLINE_RETURN_IF_ERROR(
+        Event(c, id, org, "port.signed", "signer:" + page.representative_email,
+              Object{{"name", input.name}, {"ip", input.ip}, {"loa_sha256", loa_sha256}}, now));
     PORTLINE_ASSIGN_OR_RETURN(
         auto orders,
         c.Query("SELECT id FROM port_orders WHERE request_id = $1 AND status = 'pending'", {id}));

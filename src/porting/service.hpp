@@ -52,8 +52,14 @@ struct ListFilter {
 /// What the signature page shows.
 struct SignatureView {
   std::string request_id;
+  std::string org_id;
   std::string status;
   std::string customer;  // business or person name
+  std::string customer_type;
+  std::string representative_name;
+  std::string billing_number;
+  bool account_number_on_file = false;
+  std::string signature_json;  // the stored audit trail once signed
   std::string representative_email;
   std::string address;
   std::string target_date;
@@ -118,9 +124,15 @@ class PortingService {
   [[nodiscard]] Result<Json> Activations(std::string_view org, std::string_view id);
   [[nodiscard]] Result<Json> Activate(const Actor& actor, std::string_view id, const Object& body);
 
-  /// The signature step (the LOA page of the documents work replaces the page, not this flow).
+  /// The signature step: the page behind signature_url, and signing it. Signing records the
+  /// audit trail (name, title, email, IP, user agent, time, SHA-256 of the LOA shown).
   [[nodiscard]] Result<SignatureView> SignaturePage(std::string_view token);
   [[nodiscard]] Result<SignatureView> Sign(std::string_view token, const SignatureInput& input);
+  /// The LOA PDF: signed (with its certificate of completion) once signed, else to be signed.
+  [[nodiscard]] Result<std::string> Loa(std::string_view org, std::string_view id);
+  [[nodiscard]] Result<std::string> LoaByToken(std::string_view token);
+  /// Issues a new signature link (the old one stops working) and restarts the expiry clock.
+  [[nodiscard]] Result<Json> ResendSignature(const Actor& actor, std::string_view id);
 
   /// Whether the organization is a sandbox (kNotFound when it does not exist).
   [[nodiscard]] Result<bool> IsSandbox(std::string_view org);
@@ -173,6 +185,8 @@ class PortingService {
   Result<std::string> Rollup(store::Connection& c, std::string_view request_id,
                              std::string_view actor, std::int64_t now);
   Result<void> LockRequest(store::Connection& c, std::string_view id);
+  Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
+  Result<std::string> RenderLoaFor(const SignatureView& v);
   /// A prepared workflow step: writes its effects in the caller's transaction.
   using StepApply = std::function<Result<void>(store::Connection&)>;
   Result<StepApply> PrepareStep(const Job& job, std::map<std::string, OrgTime>& org_times);

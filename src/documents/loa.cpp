@@ -1,0 +1,243 @@
+#include "documents/loa.hpp"
+
+#include <hpdf.h>
+
+#include <memory>
+
+namespace portline::documents {
+namespace {
+
+constexpr float kWidth = 612;  // US Letter, points
+constexpr float kHeight = 792;
+constexpr float kMargin = 56;
+constexpr float kLine = 15;
+
+void OnError(HPDF_STATUS, HPDF_STATUS, void*) {}  // errors are read back with HPDF_GetError
+
+// The standard 14 fonts speak WinAnsi (Latin-1 here): other characters become '?'.
+std::string Latin1(std::string_view utf8) {
+  std::string out;
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out.push_back(c < 0x20 ? ' ' : static_cast<char>(c));
+    } else if ((c & 0xE0) == 0xC0 && i + 1 < utf8.size()) {
+      const unsigned cp = ((c & 0x1FU) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3FU);
+      out.push_back(cp >= 0xA0 && cp <= 0xFF ? static_cast<char>(cp) : '?');
+      ++i;
+    } else {
+      out.push_back('?');
+      while (i + 1 < utf8.size() && (static_cast<unsigned char>(utf8[i + 1]) & 0xC0) == 0x80) {
+        ++i;
+      }
+    }
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  Writer() : pdf_(HPDF_New(OnError, nullptr), HPDF_Free) {
+    if (pdf_) {
+      HPDF_SetCompressionMode(pdf_.get(), HPDF_COMP_ALL);
+      regular_ = HPDF_GetFont(pdf_.get(), "Helvetica", "WinAnsiEncoding");
+      bold_ = HPDF_GetFont(pdf_.get(), "Helvetica-Bold", "WinAnsiEncoding");
+      mono_ = HPDF_GetFont(pdf_.get(), "Courier", "WinAnsiEncoding");
+    }
+  }
+  bool ok() const { return pdf_ != nullptr && HPDF_GetError(pdf_.get()) == HPDF_OK; }
+
+  void NewPage() {
+    page_ = HPDF_AddPage(pdf_.get());
+    HPDF_Page_SetWidth(page_, kWidth);
+    HPDF_Page_SetHeight(page_, kHeight);
+    y_ = kHeight - kMargin;
+    ++pages_;
+    Footer();
+  }
+
+  void Text(std::string_view text, float size = 10, HPDF_Font font = nullptr, float indent = 0) {
+    if (font == nullptr) {
+      font = regular_;
+    }
+    // Wrap on spaces to the page width.
+    std::string rest = Latin1(text);
+    const float width = kWidth - 2 * kMargin - indent;
+    while (true) {
+      HPDF_Page_SetFontAndSize(page_, font, size);
+      std::size_t fit = rest.size();
+      while (fit > 0 && HPDF_Page_TextWidth(page_, rest.substr(0, fit).c_str()) > width) {
+        const std::size_t sp = rest.rfind(' ', fit - 1);
+        fit = (sp == std::string::npos || sp == 0) ? fit - 1 : sp;
+      }
+      if (fit == 0) {
+        fit = 1;
+      }
+      Line(rest.substr(0, fit), size, font, indent);
+      if (fit >= rest.size()) {
+        break;
+      }
+      rest = rest.substr(rest[fit] == ' ' ? fit + 1 : fit);
+    }
+  }
+
+  void Gap(float points = kLine / 2) { y_ -= points; }
+  HPDF_Font bold() const { return bold_; }
+  HPDF_Font mono() const { return mono_; }
+
+  void Rule() {
+    NeedSpace(kLine);
+    HPDF_Page_SetLineWidth(page_, 0.5F);
+    HPDF_Page_MoveTo(page_, kMargin, y_);
+    HPDF_Page_LineTo(page_, kWidth - kMargin, y_);
+    HPDF_Page_Stroke(page_);
+    y_ -= kLine / 2;
+  }
+
+  Result<std::string> Save() {
+    if (HPDF_SaveToStream(pdf_.get()) != HPDF_OK || !ok()) {
+      return Fail(Errc::kInternal, "could not render the LOA",
+                  "libhpdf error " + std::to_string(HPDF_GetError(pdf_.get())));
+    }
+    const HPDF_UINT32 size = HPDF_GetStreamSize(pdf_.get());
+    std::string out(size, '\0');
+    HPDF_UINT32 read = size;
+    HPDF_ResetStream(pdf_.get());
+    HPDF_ReadFromStream(pdf_.get(), reinterpret_cast<HPDF_BYTE*>(out.data()), &read);
+    out.resize(read);
+    return out;
+  }
+
+  void set_footer(std::string footer) { footer_ = std::move(footer); }
+
+ private:
+  void NeedSpace(float h) {
+    if (y_ - h < kMargin + 20) {
+      NewPage();
+    }
+  }
+  void Line(const std::string& text, float size, HPDF_Font font, float indent) {
+    NeedSpace(size + 4);
+    HPDF_Page_BeginText(page_);
+    HPDF_Page_SetFontAndSize(page_, font, size);
+    HPDF_Page_TextOut(page_, kMargin + indent, y_ - size, text.c_str());
+    HPDF_Page_EndText(page_);
+    y_ -= size + 5;
+  }
+  void Footer() {
+    HPDF_Page_BeginText(page_);
+    HPDF_Page_SetFontAndSize(page_, regular_, 8);
+    const std::string f = Latin1(footer_) + "   page " + std::to_string(pages_);
+    HPDF_Page_TextOut(page_, kMargin, kMargin - 20, f.c_str());
+    HPDF_Page_EndText(page_);
+  }
+
+  std::unique_ptr<std::remove_pointer_t<HPDF_Doc>, decltype(&HPDF_Free)> pdf_;
+  HPDF_Page page_ = nullptr;
+  HPDF_Font regular_ = nullptr;
+  HPDF_Font bold_ = nullptr;
+  HPDF_Font mono_ = nullptr;
+  float y_ = 0;
+  int pages_ = 0;
+  std::string footer_;
+};
+
+void Field(Writer& w, std::string_view label, std::string_view value) {
+  w.Text(std::string(label) + ": " + std::string(value.empty() ? "-" : value), 10);
+}
+
+void RenderBody(Writer& w, const LoaData& d, const SignatureAudit* audit) {
+  w.set_footer("Letter of Authorization - port request " + d.request_id);
+  w.NewPage();
+  w.Text("Letter of Authorization (LOA)", 18, w.bold());
+  w.Text("Authorization to port telephone numbers to " + d.platform_name, 11);
+  w.Gap();
+  w.Rule();
+  w.Text("Account holder", 12, w.bold());
+  Field(w, "Name", d.account_holder);
+  Field(w, "Customer type", d.customer_type);
+  Field(w, "Service address", d.service_address);
+  if (!d.billing_number.empty()) {
+    Field(w, "Billing telephone number", d.billing_number);
+  }
+  if (!d.account_number_hint.empty()) {
+    Field(w, "Account number", d.account_number_hint);
+  }
+  w.Gap();
+  w.Text("Authorized representative", 12, w.bold());
+  Field(w, "Name", d.representative_name);
+  Field(w, "Email", d.representative_email);
+  w.Gap();
+  w.Text("Requested port date: " + d.target_date, 11, w.bold());
+  w.Gap();
+  w.Text("Telephone numbers (" + std::to_string(d.numbers.size()) + ")", 12, w.bold());
+  for (const auto& [number, carrier] : d.numbers) {
+    w.Text(number + "    current carrier: " + (carrier.empty() ? "-" : carrier), 10, w.mono(), 10);
+  }
+  w.Gap();
+  w.Rule();
+  w.Text(ConsentText(d), 10);
+  w.Gap(kLine);
+  if (audit == nullptr) {
+    w.Text("Signature: ____________________________    Date: ______________", 11);
+    w.Text("Sign electronically at the link sent to " + d.representative_email + ".", 9);
+  } else {
+    w.Text("Signed electronically by " + audit->name +
+               (audit->title.empty() ? std::string() : ", " + audit->title) + " on " +
+               audit->signed_at,
+           11, w.bold());
+    w.Text("See the certificate of completion on the last page.", 9);
+  }
+}
+
+}  // namespace
+
+std::string ConsentText(const LoaData& d) {
+  return "I, the authorized representative of " + d.account_holder + ", authorize " +
+         d.platform_name +
+         " and its carrier partners to act as agent to port the telephone numbers listed above "
+         "from their current carrier(s), and to obtain the account information needed to do so. "
+         "I confirm that I am authorized to make this request for the account holder, that the "
+         "information above is correct, and that porting may end service with the current "
+         "carrier(s) for these numbers.";
+}
+
+Result<std::string> RenderLoa(const LoaData& data) {
+  Writer w;
+  if (!w.ok()) {
+    return Fail(Errc::kInternal, "could not start the LOA document");
+  }
+  RenderBody(w, data, nullptr);
+  return w.Save();
+}
+
+Result<std::string> RenderSignedLoa(const LoaData& data, const SignatureAudit& a) {
+  Writer w;
+  if (!w.ok()) {
+    return Fail(Errc::kInternal, "could not start the LOA document");
+  }
+  RenderBody(w, data, &a);
+  w.set_footer("Certificate of completion - port request " + data.request_id);
+  w.NewPage();
+  w.Text("Certificate of Completion", 18, w.bold());
+  w.Text("Electronic signature of the Letter of Authorization", 11);
+  w.Gap();
+  w.Rule();
+  Field(w, "Port request", data.request_id);
+  Field(w, "Signer", a.name);
+  Field(w, "Title", a.title);
+  Field(w, "Signer email (link sent to)", a.email);
+  Field(w, "Signed at", a.signed_at);
+  Field(w, "Signing link issued at", a.link_issued_at);
+  Field(w, "IP address", a.ip);
+  w.Text("User agent: " + (a.user_agent.empty() ? std::string("-") : a.user_agent), 10);
+  w.Gap();
+  w.Text("SHA-256 of the LOA as shown to the signer:", 10, w.bold());
+  w.Text(a.loa_sha256, 9, w.mono(), 10);
+  w.Gap();
+  w.Text("The signer typed their name and confirmed this statement:", 10, w.bold());
+  w.Text(a.consent_text, 9);
+  return w.Save();
+}
+
+}  // namespace portline::documents

@@ -1,0 +1,122 @@
+// The LOA: generated from the request, signed through the signature page, downloadable with its
+// certificate of completion; re-sending the link. Text is checked with Debian's pdftotext.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/crypto.hpp"
+#include "support/backend_fixture.hpp"
+
+namespace portline {
+namespace {
+
+// pdftotext (poppler-utils) on the bytes; "" when it fails.
+std::string PdfText(const std::string& pdf, const std::string& dir) {
+  const std::string in = dir + "/loa.pdf";
+  const std::string out = dir + "/loa.txt";
+  std::ofstream(in, std::ios::binary) << pdf;
+  const std::string cmd = "pdftotext -layout '" + in + "' '" + out + "' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    return {};
+  }
+  std::ifstream f(out);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+const char* kBody = R"({"phone_numbers": ["+14155550100", "+14155550101"],
+  "losing_carrier_information": {"customer_type": "business", "business_name": "Acme Corp",
+  "first_name": "Jane", "last_name": "Doe", "account_number": "ACC-12345",
+  "authorized_representative_email": "jane@acme.example", "address": {"street": "123 Main St",
+  "city": "San Francisco", "state": "CA", "zip": "94105"}}})";
+
+class LoaTest : public testing::ApiTest {
+ protected:
+  std::pair<std::string, std::string> Create() {  // id, token
+    auto r = Call(*api_, "POST", "/v1/sip/port/initiate", key_, kBody);
+    EXPECT_EQ(r.status, 201) << r.body;
+    const auto data = Json(r.body).at("data");
+    const std::string url(data.at("signature_url").as_string());
+    return {std::string(data.at("port_request_id").as_string()), url.substr(url.rfind('/') + 1)};
+  }
+  api::Response Sign(const std::string& token, const std::string& name) {
+    api::Request req;
+    req.method = "POST";
+    req.target = "/sign/" + token;
+    req.request_id = "req_sign";
+    req.remote_addr = "203.0.113.9";
+    EXPECT_TRUE(api::ParseTarget(req.target, req));
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"User-Agent", "Mozilla/5.0 (iPhone; test)"}};
+    req.body = "name=" + name + "&title=CFO&consent=yes";
+    return api_->Handle(req);
+  }
+};
+
+TEST_P(LoaTest, GeneratedSignedAndCertified) {
+  const auto [id, token] = Create();
+  auto loa = Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_);
+  ASSERT_EQ(loa.status, 200) << loa.body.substr(0, 200);
+  EXPECT_EQ(loa.content_type, "application/pdf");
+  EXPECT_EQ(loa.body.substr(0, 5), "%PDF-");
+  const std::string text = PdfText(loa.body, dir_.path());
+  ASSERT_FALSE(text.empty()) << "pdftotext failed (poppler-utils installed?)";
+  for (const char* want :
+       {"Letter of Authorization", "Acme Corp", "123 Main St, San Francisco, CA 94105", "Jane Doe",
+        "jane@acme.example", "+14155550100", "+14155550101", "Requested port date", "Signature:"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // The carrier of the numbers appears by name (the LNP data's current carrier).
+  EXPECT_NE(text.find("current carrier: "), std::string::npos);
+  // Rendering is deterministic, and the signing page serves the same LOA.
+  EXPECT_EQ(Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_).body, loa.body);
+  auto by_token = Call(*api_, "GET", "/sign/" + token + "/loa", "");
+  ASSERT_EQ(by_token.status, 200);
+  EXPECT_EQ(by_token.body, loa.body);
+  auto page = Call(*api_, "GET", "/sign/" + token, "");
+  EXPECT_NE(page.body.find("/sign/" + token + "/loa"), std::string::npos);
+
+  auto signed_page = Sign(token, "Jane+Doe");
+  ASSERT_EQ(signed_page.status, 200) << signed_page.body;
+  auto signed_loa = Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_);
+  ASSERT_EQ(signed_loa.status, 200);
+  const std::string signed_text = PdfText(signed_loa.body, dir_.path());
+  for (const std::string& want :
+       {std::string("Certificate of Completion"),
+        std::string("Signed electronically by Jane Doe, CFO"), std::string("203.0.113.9"),
+        std::string("Mozilla/5.0 (iPhone; test)"), std::string("jane@acme.example"),
+        Sha256Hex(loa.body), std::string("I, the authorized")}) {
+    EXPECT_NE(signed_text.find(want), std::string::npos) << want << "\n" << signed_text;
+  }
+  // The audit trail is in the event too.
+  auto events = Call(*api_, "GET", "/v1/sip/port/" + id + "/events", key_);
+  EXPECT_NE(events.body.find(Sha256Hex(loa.body)), std::string::npos);
+  // Another organization cannot read it.
+  EXPECT_EQ(Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", NewOrgKey("other")).status, 404);
+  // Signed: no new link.
+  auto late = Call(*api_, "POST", "/v1/sip/port/" + id + "/signature/resend", key_);
+  EXPECT_EQ(late.status, 409) << late.body;
+}
+
+TEST_P(LoaTest, ResendReplacesTheLinkAndRestartsExpiry) {
+  const auto [id, token] = Create();
+  clock_.Advance(std::chrono::hours(24 * 3));
+  auto resent = Call(*api_, "POST", "/v1/sip/port/" + id + "/signature/resend", key_);
+  ASSERT_EQ(resent.status, 200) << resent.body;
+  const std::string url(Json(resent.body).at("data").at("signature_url").as_string());
+  const std::string fresh = url.substr(url.rfind('/') + 1);
+  EXPECT_NE(fresh, token);
+  EXPECT_EQ(Call(*api_, "GET", "/sign/" + token, "").status, 404);  // the old link is dead
+  EXPECT_EQ(Call(*api_, "GET", "/sign/" + token + "/loa", "").status, 404);
+  EXPECT_EQ(Call(*api_, "GET", "/sign/" + fresh, "").status, 200);
+  auto events = Call(*api_, "GET", "/v1/sip/port/" + id + "/events", key_);
+  EXPECT_NE(events.body.find("\"resent\":true"), std::string::npos) << events.body;
+  EXPECT_EQ(Sign(fresh, "Jane+Doe").status, 200);
+  EXPECT_EQ(Call(*api_, "POST", "/v1/sip/port/port_nope/signature/resend", key_).status, 404);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LoaTest, ::testing::Values("sqlite", "postgres"));
+
+}  // namespace
+}  // namespace portline
