@@ -10,7 +10,7 @@ if [ "${1:-}" = "--smoke" ]; then
 fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
-for target in http_request_fuzz destination_fuzz sip_message_fuzz sip_uri_fuzz sdp_fuzz; do
+for target in http_request_fuzz destination_fuzz sip_message_fuzz sip_uri_fuzz sdp_fuzz upload_fuzz; do
   scratch=$(mktemp -d /tmp/portline-fuzz-XXXXXX)
   cp -r "tests/fuzz/corpus/${target%_fuzz}/." "$scratch/"
   echo "fuzz: $target for ${seconds}s"

@@ -96,6 +96,46 @@ TEST_P(ServerTest, DocumentUploadsHaveTheirOwnBodyLimit) {
   EXPECT_NE(huge->body.find("10551296"), std::string::npos) << huge->body;
 }
 
+TEST_P(ServerTest, SigningPageOverHttp) {
+  const std::string body = R"({"phone_numbers": ["+14155550100"], "losing_carrier_information":
+    {"customer_type": "business", "business_name": "Acme Corp", "first_name": "Jane",
+    "last_name": "Doe", "account_number": "ACC-12345", "authorized_representative_email":
+    "jane@acme.example", "address": {"street": "123 Main St", "city": "San Francisco",
+    "state": "CA", "zip": "94105"}}})";
+  auto headers = Auth();
+  headers["Content-Type"] = "application/json";
+  auto created = HttpRequest(port(), "POST", "/v1/sip/port/initiate", body, headers);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const auto data = Json(created->body).at("data");
+  const std::string id(data.at("port_request_id").as_string());
+  const std::string url(data.at("signature_url").as_string());
+  const std::string path = url.substr(url.find("/sign/"));
+  auto page = HttpRequest(port(), "GET", path);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->Header("content-type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->body.find("name=\"viewport\""), std::string::npos);  // usable on a phone
+  auto pdf = HttpRequest(port(), "GET", path + "/loa");
+  ASSERT_TRUE(pdf);
+  EXPECT_EQ(pdf->status, 200);
+  EXPECT_EQ(pdf->Header("content-type"), "application/pdf");
+  auto signed_page = HttpRequest(
+      port(), "POST", path, "name=Jane+Doe&consent=yes",
+      {{"Content-Type", "application/x-www-form-urlencoded"}, {"User-Agent", "e2e-browser/1.0"}});
+  ASSERT_TRUE(signed_page);
+  EXPECT_EQ(signed_page->status, 200) << signed_page->body;
+  EXPECT_NE(signed_page->body.find("Signed by Jane Doe"), std::string::npos);
+  auto loa = HttpRequest(port(), "GET", "/v1/sip/port/" + id + "/loa", "", Auth());
+  ASSERT_TRUE(loa);
+  EXPECT_EQ(loa->status, 200);
+  EXPECT_EQ(loa->Header("content-disposition"), "attachment; filename=\"loa-" + id + ".pdf\"");
+  EXPECT_GT(loa->body.size(), pdf->body.size());  // the certificate page was added
+  auto view = HttpRequest(port(), "GET", "/v1/sip/port/" + id, "", Auth());
+  ASSERT_TRUE(view);
+  EXPECT_EQ(Json(view->body).at("data").at("status").as_string(), "submitted");
+}
+
 TEST_P(ServerTest, HealthReadinessAndRequestIds) {
   auto h = HttpRequest(port(), "GET", "/healthz");
   ASSERT_TRUE(h);
