@@ -18,6 +18,8 @@ packages=(
   libc-ares-dev openssl sip-tester kamailio kamailio-tls-modules dnsmasq-base
   # documents: LOA PDFs, and pdftotext to check them in tests
   libhpdf-dev poppler-utils
+  # mail tests: a real SMTP server on loopback
+  python3-aiosmtpd
 )
 
 missing=()

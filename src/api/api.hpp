@@ -20,6 +20,9 @@
 namespace portline::documents {
 class DocumentService;
 }
+namespace portline::mail {
+class MailService;
+}
 
 namespace portline::api {
 
@@ -42,6 +45,8 @@ class Api {
 
   /// Registers the document routes (call before serving).
   void AddDocuments(documents::DocumentService& docs);
+  /// Registers GET /v1/emails (call before serving).
+  void AddEmails(mail::MailService& mail);
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
@@ -74,6 +79,7 @@ void RegisterSystemRoutes(Router& router, Api& api, store::Database& db);
 void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
 void RegisterSipRoutes(Router& router, trunks::SipService& sip);
 void RegisterDocumentRoutes(Router& router, documents::DocumentService& docs);
+void RegisterEmailRoutes(Router& router, mail::MailService& mail);
 /// `sandbox`: the simulated carrier network behind /v1/sandbox/accounts (nullptr: none).
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
                            porting::PortingService& porting, carriers::SimulatedNetwork* sandbox);

@@ -27,6 +27,7 @@
 #include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
 #include "documents/service.hpp"
+#include "mail/mail.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
 #include "porting/service.hpp"
@@ -215,6 +216,24 @@ int Serve(const config::Config& cfg) {
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
   api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, api_opts);
   api.AddDocuments(docs);
+  std::unique_ptr<mail::Sender> mail_sender;
+  if (cfg.mail_transport == "smtp") {
+    mail::SmtpOptions smtp;
+    smtp.host = cfg.mail_smtp_host;
+    smtp.port = static_cast<std::uint16_t>(cfg.mail_smtp_port);
+    smtp.starttls = cfg.mail_smtp_starttls;
+    smtp.username = cfg.mail_smtp_username;
+    smtp.password = cfg.mail_smtp_password;
+    smtp.ca_file = cfg.mail_smtp_ca_file;
+    smtp.verify = cfg.mail_smtp_verify;
+    mail_sender = mail::MakeSmtpSender(std::move(smtp));
+  } else {
+    mail_sender = mail::MakeOutboxSender(
+        cfg.mail_outbox_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "outbox").string()
+                                    : cfg.mail_outbox_dir);
+  }
+  mail::MailService mail_service(**db, *mail_sender, clock, cfg.mail_from);
+  api.AddEmails(mail_service);
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));
@@ -335,6 +354,9 @@ int Serve(const config::Config& cfg) {
             if (*ran < 100) {
               break;
             }
+          }
+          if (auto sent = mail_service.RunDue(50); !sent) {
+            log::Warn("mail delivery poll failed", {{"error", sent.error().message}});
           }
           workflow_busy.store(false);
         });

@@ -67,6 +67,16 @@ std::vector<Binding> Bindings(Config& c) {
       {"porting.worker_interval_ms", "PORTLINE_WORKER_INTERVAL_MS", &c.worker_interval_ms},
       {"porting.step_lease_ms", "PORTLINE_STEP_LEASE_MS", &c.step_lease_ms},
       {"porting.gateway", "PORTLINE_GATEWAY", &c.gateway},
+      {"mail.transport", "PORTLINE_MAIL_TRANSPORT", &c.mail_transport},
+      {"mail.from", "PORTLINE_MAIL_FROM", &c.mail_from},
+      {"mail.outbox_dir", "PORTLINE_MAIL_OUTBOX_DIR", &c.mail_outbox_dir},
+      {"mail.smtp_host", "PORTLINE_MAIL_SMTP_HOST", &c.mail_smtp_host},
+      {"mail.smtp_port", "PORTLINE_MAIL_SMTP_PORT", &c.mail_smtp_port},
+      {"mail.smtp_starttls", "PORTLINE_MAIL_SMTP_STARTTLS", &c.mail_smtp_starttls},
+      {"mail.smtp_username", "PORTLINE_MAIL_SMTP_USERNAME", &c.mail_smtp_username},
+      {"mail.smtp_password", "PORTLINE_MAIL_SMTP_PASSWORD", &c.mail_smtp_password},
+      {"mail.smtp_ca_file", "PORTLINE_MAIL_SMTP_CA_FILE", &c.mail_smtp_ca_file},
+      {"mail.smtp_verify", "PORTLINE_MAIL_SMTP_VERIFY", &c.mail_smtp_verify},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
 }
@@ -337,6 +347,17 @@ Result<void> Validate(const Config& c) {
     check(parsed.has_value(), "security.outbound_allow",
           parsed ? std::string() : parsed.error().message);
   }
+  check(c.mail_transport == "outbox" || c.mail_transport == "smtp", "mail.transport",
+        "must be \"outbox\" (.eml files) or \"smtp\"");
+  check(c.mail_smtp_port >= 1 && c.mail_smtp_port <= 65535, "mail.smtp_port",
+        "must be from 1 to 65535");
+  check(c.mail_transport != "smtp" || !c.mail_smtp_host.empty(), "mail.smtp_host",
+        "is required when mail.transport is smtp");
+  check(c.mail_smtp_username.empty() || c.mail_smtp_starttls, "mail.smtp_username",
+        "needs mail.smtp_starttls: Portline never sends a password without TLS");
+  check(c.mail_from.find('@') != std::string::npos &&
+            c.mail_from.find_first_of("\r\n") == std::string::npos,
+        "mail.from", "must be an address such as \"Portline <noreply@example.com>\"");
   auto listeners = ParseSipListen(c.sip_listen);
   check(listeners.has_value(), "sip.listen", listeners ? std::string() : listeners.error().message);
   if (listeners) {

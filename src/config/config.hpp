@@ -60,6 +60,17 @@ struct Config {
   std::int64_t worker_interval_ms = 1000;    // how often the workflow looks for due steps
   std::int64_t step_lease_ms = 30000;        // a step claimed by a node that died is retried after
   std::string gateway = "simulator";         // losing-carrier gateway of live organizations
+  // mail
+  std::string mail_transport = "outbox";  // outbox (.eml files) | smtp
+  std::string mail_from = "Portline <noreply@portline.localdomain>";
+  std::string mail_outbox_dir;  // empty: DATA_DIR/outbox
+  std::string mail_smtp_host = "127.0.0.1";
+  std::int64_t mail_smtp_port = 587;
+  bool mail_smtp_starttls = true;
+  std::string mail_smtp_username;
+  std::string mail_smtp_password;  // never logged
+  std::string mail_smtp_ca_file;
+  bool mail_smtp_verify = true;
   // log
   std::string log_level = "info";
 };

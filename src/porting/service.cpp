@@ -8,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "documents/loa.hpp"
+#include "mail/mail.hpp"
 #include "numbering/calendar.hpp"
 #include "porting/internal.hpp"
 #include "porting/rejections.hpp"
@@ -159,14 +160,127 @@ Result<void> PortingService::Event(store::Connection& c, std::string_view reques
   // The next sequence in the same statement: every writer of a request's events holds the
   // request's row lock (LockRequest) or its creating transaction, and UNIQUE (request_id,
   // sequence) turns any mistake into an error rather than a gap or a duplicate.
-  return c
-      .Execute(
-          "INSERT INTO port_events (id, request_id, org_id, sequence, type, actor, data, "
-          "occurred_at) SELECT $1, $2, $3, COALESCE(MAX(sequence), 0) + 1, $4, $5, $6, $7 "
-          "FROM port_events WHERE request_id = $2",
-          {NewId("evt", FromUnixMillis(at)), request_id, org, type, actor,
-           Dump(json::value(std::move(data))), at})
-      .map([](std::int64_t) {});
+  const std::string data_text = Dump(json::value(data));
+  PORTLINE_RETURN_IF_ERROR(
+      c.Execute("INSERT INTO port_events (id, request_id, org_id, sequence, type, actor, data, "
+                "occurred_at) SELECT $1, $2, $3, COALESCE(MAX(sequence), 0) + 1, $4, $5, $6, $7 "
+                "FROM port_events WHERE request_id = $2",
+                {NewId("evt", FromUnixMillis(at)), request_id, org, type, actor, data_text, at}));
+  return Notify(c, request_id, org, type, data);
+}
+
+namespace {
+
+std::string Label(std::string_view type) {
+  if (type == "port.signed") {
+    return "the LOA was signed";
+  }
+  if (type == "port.submitted") {
+    return "submitted to the losing carrier(s)";
+  }
+  if (type == "port.foc_confirmed") {
+    return "FOC date confirmed";
+  }
+  if (type == "port.foc_changed") {
+    return "FOC date changed";
+  }
+  if (type == "port.action_required") {
+    return "action required: the carrier rejected it";
+  }
+  if (type == "port.completed") {
+    return "completed: the numbers are ported";
+  }
+  if (type == "port.canceled") {
+    return "canceled";
+  }
+  if (type == "port.expired") {
+    return "expired: the LOA was not signed in time";
+  }
+  if (type == "port.failed") {
+    return "failed";
+  }
+  return std::string(type);
+}
+
+}  // namespace
+
+// E-mails caused by an event, written in the event's transaction: the signature request to the
+// authorized representative, status updates to notification_emails.
+Result<void> PortingService::Notify(store::Connection& c, std::string_view request_id,
+                                    std::string_view org, std::string_view type,
+                                    const Object& data) {
+  static constexpr std::string_view kTypes[] = {"port.signature_requested",
+                                                "port.signed",
+                                                "port.submitted",
+                                                "port.foc_confirmed",
+                                                "port.foc_changed",
+                                                "port.action_required",
+                                                "port.completed",
+                                                "port.canceled",
+                                                "port.expired",
+                                                "port.failed"};
+  if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
+    return {};
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                            c.Query("SELECT details, target_date, foc_date, suggested_action FROM "
+                                    "port_requests WHERE id = $1",
+                                    {request_id}));
+  if (rows.empty()) {
+    return {};
+  }
+  const Object details = ParseObject(rows[0].Text(0));
+  const Object lci = details.contains("losing_carrier_information") &&
+                             details.at("losing_carrier_information").is_object()
+                         ? details.at("losing_carrier_information").as_object()
+                         : Object{};
+  const std::string customer = StrOf(lci, "customer_type") == "business"
+                                   ? StrOf(lci, "business_name")
+                                   : StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
+  const std::int64_t now = ToUnixMillis(clock_.Now());
+  if (type == "port.signature_requested") {
+    auto token = box_.Open(StrOf(details, "signature_token"));
+    if (!token) {
+      return {};
+    }
+    const std::string body =
+        "Hello " + StrOf(lci, "first_name") + ",\n\n" + customer +
+        " asked to move telephone numbers to " + std::string("Portline") +
+        ". As the authorized representative, please read and sign the Letter of Authorization:"
+        "\n\n  " +
+        SignatureUrl(*token) +
+        "\n\nThe link is personal; do not forward it. It expires in a few days, and a new one can "
+        "be sent on request.\n\nPort request: " +
+        std::string(request_id) + "\nRequested port date: " + rows[0].Text(1) + "\n";
+    return mail::Enqueue(c, org, request_id, type, {StrOf(lci, "authorized_representative_email")},
+                         "Please sign the Letter of Authorization for " + customer, body, now);
+  }
+  std::vector<std::string> to;
+  if (lci.contains("notification_emails") && lci.at("notification_emails").is_array()) {
+    for (const auto& e : lci.at("notification_emails").as_array()) {
+      if (e.is_string()) {
+        to.emplace_back(e.as_string());
+      }
+    }
+  }
+  if (to.empty()) {
+    return {};
+  }
+  std::string body =
+      "Port request " + std::string(request_id) + " for " + customer + ": " + Label(type) + ".\n";
+  if (!rows[0].IsNull(2)) {
+    body += "FOC date: " + rows[0].Text(2) + "\n";
+  }
+  if (type == "port.action_required" && !rows[0].IsNull(3)) {
+    const Object action = ParseObject(rows[0].Text(3));
+    body += "What to do: " + StrOf(action, "message") + "\n";
+  }
+  if (data.contains("reason") && data.at("reason").is_string()) {
+    body += "Reason: " + std::string(data.at("reason").as_string()) + "\n";
+  }
+  body += "\nDetails: GET /v1/sip/port/" + std::string(request_id) + "\n";
+  return mail::Enqueue(c, org, request_id, type, to,
+                       "Port request " + std::string(request_id) + ": " + Label(type), body, now);
 }
 
 Result<void> PortingService::AddJob(store::Connection& c, std::string_view org,

@@ -185,6 +185,8 @@ class PortingService {
   Result<std::string> Rollup(store::Connection& c, std::string_view request_id,
                              std::string_view actor, std::int64_t now);
   Result<void> LockRequest(store::Connection& c, std::string_view id);
+  Result<void> Notify(store::Connection& c, std::string_view request_id, std::string_view org,
+                      std::string_view type, const Object& data);
   Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
   Result<std::string> RenderLoaFor(const SignatureView& v);
   /// A prepared workflow step: writes its effects in the caller's transaction.

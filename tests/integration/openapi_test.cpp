@@ -9,6 +9,7 @@
 #include "api/api.hpp"
 #include "core/crypto.hpp"
 #include "documents/service.hpp"
+#include "mail/mail.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
@@ -37,6 +38,9 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   auto blobs = documents::MakeFileBlobStore(dir.path() + "/documents");
   documents::DocumentService docs(**db, *blobs, clock);
   api.AddDocuments(docs);
+  auto sender = mail::MakeOutboxSender(dir.path() + "/outbox");
+  mail::MailService mail_service(**db, *sender, clock, "Portline <noreply@portline.test>");
+  api.AddEmails(mail_service);
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

@@ -13,6 +13,7 @@
 #include "core/crypto.hpp"
 #include "core/secret_box.hpp"
 #include "documents/service.hpp"
+#include "mail/mail.hpp"
 #include "numbering/check.hpp"
 #include "porting/service.hpp"
 #include "store/database.hpp"
@@ -63,6 +64,9 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     });
     blobs_ = documents::MakeFileBlobStore(dir_.path() + "/documents");
     documents_ = std::make_unique<documents::DocumentService>(*db_, *blobs_, clock_);
+    mail_sender_ = mail::MakeOutboxSender(dir_.path() + "/outbox");
+    mail_ = std::make_unique<mail::MailService>(*db_, *mail_sender_, clock_,
+                                                "Portline <noreply@portline.test>");
     porting_->SetDocumentValidator(
         [this](std::string_view org, const std::vector<std::string>& ids) {
           return documents_->RequireAll(org, ids);
@@ -85,6 +89,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     auto api = std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *porting_, simulator_.get(),
                                           *db_, clock_, metrics_, opts);
     api->AddDocuments(*documents_);
+    api->AddEmails(*mail_);
     return api;
   }
   static api::ApiOptions NoRateLimit() {
@@ -142,6 +147,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<porting::PortingService> porting_;
   std::unique_ptr<documents::BlobStore> blobs_;
   std::unique_ptr<documents::DocumentService> documents_;
+  std::unique_ptr<mail::Sender> mail_sender_;
+  std::unique_ptr<mail::MailService> mail_;
   api::Metrics metrics_;
 };
 
