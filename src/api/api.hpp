@@ -23,6 +23,9 @@ class DocumentService;
 namespace portline::mail {
 class MailService;
 }
+namespace portline::webhooks {
+class WebhookService;
+}
 
 namespace portline::api {
 
@@ -47,6 +50,8 @@ class Api {
   void AddDocuments(documents::DocumentService& docs);
   /// Registers GET /v1/emails (call before serving).
   void AddEmails(mail::MailService& mail);
+  /// Registers /v1/webhooks/… (call before serving).
+  void AddWebhooks(webhooks::WebhookService& hooks);
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
@@ -80,6 +85,7 @@ void RegisterAccountRoutes(Router& router, accounts::Accounts& accounts);
 void RegisterSipRoutes(Router& router, trunks::SipService& sip);
 void RegisterDocumentRoutes(Router& router, documents::DocumentService& docs);
 void RegisterEmailRoutes(Router& router, mail::MailService& mail);
+void RegisterWebhookRoutes(Router& router, webhooks::WebhookService& hooks);
 /// `sandbox`: the simulated carrier network behind /v1/sandbox/accounts (nullptr: none).
 void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& checker,
                            porting::PortingService& porting, carriers::SimulatedNetwork* sandbox);

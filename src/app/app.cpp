@@ -33,6 +33,7 @@
 #include "porting/service.hpp"
 #include "trunks/network.hpp"
 #include "trunks/service.hpp"
+#include "webhooks/service.hpp"
 
 namespace portline::app {
 namespace asio = boost::asio;
@@ -95,23 +96,27 @@ void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::A
 }
 }  // namespace
 
+net::OutboundGuard OutboundGuardFrom(const config::Config& cfg) {
+  std::vector<std::string> allow;
+  std::string_view list = cfg.outbound_allow;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string item(list.substr(0, comma));
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      allow.push_back(item);
+    }
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return net::OutboundGuard::FromList(allow).value_or(net::OutboundGuard{});
+}
+
 sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
   sip::EndpointOptions o;
   if (listeners) {
     // The server's outbound connections (probes, test calls) go to customer-supplied hosts.
-    std::vector<std::string> allow;
-    std::string_view list = cfg.outbound_allow;
-    while (!list.empty()) {
-      const std::size_t comma = list.find(',');
-      std::string item(list.substr(0, comma));
-      item.erase(0, item.find_first_not_of(' '));
-      item.erase(item.find_last_not_of(' ') + 1);
-      if (!item.empty()) {
-        allow.push_back(item);
-      }
-      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    }
-    auto guard = net::OutboundGuard::FromList(allow).value_or(net::OutboundGuard{});
+    auto guard = OutboundGuardFrom(cfg);
     o.outbound_guard = [guard](const boost::asio::ip::address& a) {
       return guard.Check(a.to_string());
     };
@@ -234,6 +239,14 @@ int Serve(const config::Config& cfg) {
   }
   mail::MailService mail_service(**db, *mail_sender, clock, cfg.mail_from);
   api.AddEmails(mail_service);
+  webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg));
+  api.AddWebhooks(hooks);
+  porting.SetEventSink([](store::Connection& c, std::string_view org, std::string_view event_id,
+                          std::string_view type, std::string_view request_id, std::int64_t sequence,
+                          const boost::json::object& data, std::int64_t at) {
+    return webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data, at,
+                                            ToUnixMillis(std::chrono::system_clock::now()));
+  });
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));
@@ -357,6 +370,16 @@ int Serve(const config::Config& cfg) {
           }
           if (auto sent = mail_service.RunDue(50); !sent) {
             log::Warn("mail delivery poll failed", {{"error", sent.error().message}});
+          }
+          for (int round = 0; round < 20; ++round) {
+            auto delivered = hooks.RunDue();
+            if (!delivered) {
+              log::Warn("webhook delivery poll failed", {{"error", delivered.error().message}});
+              break;
+            }
+            if (*delivered == 0) {
+              break;
+            }
           }
           workflow_busy.store(false);
         });

@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/net_guard.hpp"
 #include "numbering/check.hpp"
 #include "porting/service.hpp"
 #include "sip/endpoint.hpp"
@@ -22,6 +23,9 @@ namespace portline::app {
 /// Port-request options from the configuration; `node_id` is unique per process (leases name it).
 [[nodiscard]] porting::PortingOptions PortingOptionsFrom(const config::Config& cfg,
                                                          const Clock& clock);
+
+/// The SSRF guard of outbound connections to customer hosts (security.outbound_allow).
+[[nodiscard]] net::OutboundGuard OutboundGuardFrom(const config::Config& cfg);
 
 /// SIP endpoint options from the configuration (sip.*). With `listeners` (serve) it binds the
 /// listeners and guards outbound connections (security.outbound_allow); without (the CLI's

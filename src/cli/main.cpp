@@ -838,6 +838,7 @@ int main(int argc, char** argv) {
   });
 
   portline::cli::AddSipCommands(app, flags, rc);
+  portline::cli::AddWebhookCommands(app, rc);
 
   try {
     app.parse(argc, argv);

@@ -161,11 +161,17 @@ Result<void> PortingService::Event(store::Connection& c, std::string_view reques
   // request's row lock (LockRequest) or its creating transaction, and UNIQUE (request_id,
   // sequence) turns any mistake into an error rather than a gap or a duplicate.
   const std::string data_text = Dump(json::value(data));
-  PORTLINE_RETURN_IF_ERROR(
-      c.Execute("INSERT INTO port_events (id, request_id, org_id, sequence, type, actor, data, "
-                "occurred_at) SELECT $1, $2, $3, COALESCE(MAX(sequence), 0) + 1, $4, $5, $6, $7 "
-                "FROM port_events WHERE request_id = $2",
-                {NewId("evt", FromUnixMillis(at)), request_id, org, type, actor, data_text, at}));
+  const std::string event_id = NewId("evt", FromUnixMillis(at));
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto inserted,
+      c.Query("INSERT INTO port_events (id, request_id, org_id, sequence, type, actor, data, "
+              "occurred_at) SELECT $1, $2, $3, COALESCE(MAX(sequence), 0) + 1, $4, $5, $6, $7 "
+              "FROM port_events WHERE request_id = $2 RETURNING sequence",
+              {event_id, request_id, org, type, actor, data_text, at}));
+  if (event_sink_) {
+    PORTLINE_RETURN_IF_ERROR(
+        event_sink_(c, org, event_id, type, request_id, inserted.at(0).Int(0), data, at));
+  }
   return Notify(c, request_id, org, type, data);
 }
 

@@ -104,6 +104,12 @@ class PortingService {
   using DocumentValidator =
       std::function<Result<void>(std::string_view org, const std::vector<std::string>& ids)>;
   void SetDocumentValidator(DocumentValidator v) { validate_documents_ = std::move(v); }
+  /// Receives every event inside its transaction, with its stable id and per-request sequence
+  /// (the webhook outbox).
+  using EventSink = std::function<Result<void>(
+      store::Connection& c, std::string_view org, std::string_view event_id, std::string_view type,
+      std::string_view request_id, std::int64_t sequence, const Object& data, std::int64_t at)>;
+  void SetEventSink(EventSink sink) { event_sink_ = std::move(sink); }
   void SetPublicUrl(std::string url);
 
   [[nodiscard]] Result<Json> Create(const Actor& actor, const Object& body);
@@ -212,6 +218,7 @@ class PortingService {
   PostPortHook post_port_;
   PostPortValidator validate_post_port_;
   DocumentValidator validate_documents_;
+  EventSink event_sink_;
   mutable std::mutex url_mutex_;
 };
 

@@ -12,6 +12,7 @@
 #include "mail/mail.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
+#include "webhooks/service.hpp"
 
 namespace portline {
 namespace {
@@ -41,6 +42,8 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   auto sender = mail::MakeOutboxSender(dir.path() + "/outbox");
   mail::MailService mail_service(**db, *sender, clock, "Portline <noreply@portline.test>");
   api.AddEmails(mail_service);
+  webhooks::WebhookService hooks(**db, box, clock, net::OutboundGuard{});
+  api.AddWebhooks(hooks);
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

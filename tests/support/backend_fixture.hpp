@@ -21,6 +21,7 @@
 #include "support/pg.hpp"
 #include "support/temp_dir.hpp"
 #include "trunks/service.hpp"
+#include "webhooks/service.hpp"
 
 namespace portline::testing {
 
@@ -67,6 +68,15 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     mail_sender_ = mail::MakeOutboxSender(dir_.path() + "/outbox");
     mail_ = std::make_unique<mail::MailService>(*db_, *mail_sender_, clock_,
                                                 "Portline <noreply@portline.test>");
+    hooks_ = std::make_unique<webhooks::WebhookService>(
+        *db_, box_, clock_, *net::OutboundGuard::FromList({"127.0.0.0/8"}));
+    porting_->SetEventSink([this](store::Connection& c, std::string_view org,
+                                  std::string_view event_id, std::string_view type,
+                                  std::string_view request_id, std::int64_t sequence,
+                                  const boost::json::object& data, std::int64_t at) {
+      return webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data,
+                                              at, ToUnixMillis(clock_.Now()));
+    });
     porting_->SetDocumentValidator(
         [this](std::string_view org, const std::vector<std::string>& ids) {
           return documents_->RequireAll(org, ids);
@@ -90,6 +100,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
                                           *db_, clock_, metrics_, opts);
     api->AddDocuments(*documents_);
     api->AddEmails(*mail_);
+    api->AddWebhooks(*hooks_);
     return api;
   }
   static api::ApiOptions NoRateLimit() {
@@ -149,6 +160,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<documents::DocumentService> documents_;
   std::unique_ptr<mail::Sender> mail_sender_;
   std::unique_ptr<mail::MailService> mail_;
+  std::unique_ptr<webhooks::WebhookService> hooks_;
   api::Metrics metrics_;
 };
 
