@@ -241,12 +241,21 @@ int Serve(const config::Config& cfg) {
   api.AddEmails(mail_service);
   webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg));
   api.AddWebhooks(hooks);
-  porting.SetEventSink([](store::Connection& c, std::string_view org, std::string_view event_id,
-                          std::string_view type, std::string_view request_id, std::int64_t sequence,
-                          const boost::json::object& data, std::int64_t at) {
-    return webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data, at,
-                                            ToUnixMillis(std::chrono::system_clock::now()));
+  // Webhook deliveries have their own threads: a claimer and 16 workers, woken by every event.
+  webhooks::Dispatcher dispatcher(hooks, 16, std::chrono::milliseconds(250));
+  porting.SetEventSink([&dispatcher](store::Connection& c, std::string_view org,
+                                     std::string_view event_id, std::string_view type,
+                                     std::string_view request_id, std::int64_t sequence,
+                                     const boost::json::object& data, std::int64_t at) {
+    auto recorded =
+        webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data, at,
+                                         ToUnixMillis(std::chrono::system_clock::now()));
+    if (recorded) {
+      dispatcher.Notify();
+    }
+    return recorded;
   });
+  dispatcher.Start();
 
   asio::io_context io(1);
   asio::thread_pool workers(static_cast<std::size_t>(workers_count));
@@ -371,16 +380,6 @@ int Serve(const config::Config& cfg) {
           if (auto sent = mail_service.RunDue(50); !sent) {
             log::Warn("mail delivery poll failed", {{"error", sent.error().message}});
           }
-          for (int round = 0; round < 20; ++round) {
-            auto delivered = hooks.RunDue();
-            if (!delivered) {
-              log::Warn("webhook delivery poll failed", {{"error", delivered.error().message}});
-              break;
-            }
-            if (*delivered == 0) {
-              break;
-            }
-          }
           workflow_busy.store(false);
         });
       }
@@ -407,6 +406,7 @@ int Serve(const config::Config& cfg) {
   });
 
   io.run();
+  dispatcher.Stop();
   workers.join();
   log::Info("stopped");
   return 0;

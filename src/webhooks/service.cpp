@@ -332,14 +332,8 @@ Result<json::value> WebhookService::Redeliver(std::string_view org, std::string_
   return json::object{{"event_id", std::string(event_id)}, {"endpoints", std::move(queued)}};
 }
 
-Result<int> WebhookService::RunDue() {
+Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
   const std::int64_t now = ToUnixMillis(clock_.Now());
-  struct Job {
-    std::string delivery, event, endpoint, url, payload;
-    std::vector<std::string> secrets;
-    std::int64_t attempts = 0;
-    std::optional<std::int64_t> failing_since;
-  };
   std::vector<Job> jobs;
   {
     PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
@@ -359,9 +353,9 @@ Result<int> WebhookService::RunDue() {
             {now, static_cast<std::int64_t>(opts_.batch * 4)}));
     std::map<std::string, std::int64_t> taken;
     const std::int64_t lease =
-        now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 30'000;
+        now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 5'000;
     for (const auto& r : rows) {
-      if (static_cast<int>(jobs.size()) >= opts_.batch) {
+      if (static_cast<int>(jobs.size()) >= max) {
         break;
       }
       const std::string endpoint = r.Text(2);
@@ -401,32 +395,94 @@ Result<int> WebhookService::RunDue() {
       jobs.push_back(std::move(j));
     }
   }
-  // Deliver in parallel; no database connection is held while waiting on the network.
-  struct Outcome {
-    std::int64_t started = 0;
-    Result<HttpResult> result = Fail(Errc::kInternal, "not sent");
-  };
-  std::vector<Outcome> outcomes(jobs.size());
+  return jobs;
+}
+
+Result<void> WebhookService::Deliver(const Job& j) {
+  const std::int64_t ts =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  std::string signatures;
+  for (const std::string& secret : j.secrets) {
+    if (auto s = Sign(secret, j.event, ts, j.payload)) {
+      signatures += (signatures.empty() ? "" : " ") + *s;
+    }
+  }
+  const std::int64_t started = ToUnixMillis(clock_.Now());
+  // No database connection is held while waiting on the network.
+  const Result<HttpResult> result = Post(j.url,
+                                         {{"Content-Type", "application/json"},
+                                          {"User-Agent", "Portline-Webhooks/1"},
+                                          {"webhook-id", j.event},
+                                          {"webhook-timestamp", std::to_string(ts)},
+                                          {"webhook-signature", signatures}},
+                                         j.payload, &guard_, opts_.timeout);
+  thread_local std::mt19937 rng{std::random_device{}()};
+  PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
+  const std::int64_t attempt = j.attempts + 1;
+  const std::int64_t done = ToUnixMillis(clock_.Now());
+  const bool ok = result && result->status >= 200 && result->status < 300;
+  std::string error;
+  if (!result) {
+    error = result.error().message;
+  } else if (!ok) {
+    error = "HTTP " + std::to_string(result->status);
+  }
+  PORTLINE_RETURN_IF_ERROR(conn->Execute(
+      "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
+      "started_at, duration_ms, status_code, error, response) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7, $8, $9, $10)",
+      {NewId("wa", clock_.Now()), j.delivery, j.endpoint, j.event, attempt, started,
+       result ? result->duration.count() : done - started,
+       result ? store::Param(static_cast<std::int64_t>(result->status)) : store::Param(nullptr),
+       error.empty() ? store::Param(nullptr) : store::Param(error),
+       result ? store::Param(result->body_excerpt) : store::Param(nullptr)}));
+  if (ok) {
+    PORTLINE_RETURN_IF_ERROR(conn->Execute(
+        "UPDATE webhook_deliveries SET status = 'succeeded', attempts = $1, completed_at = $2, "
+        "lease_until = NULL WHERE id = $3",
+        {attempt, done, j.delivery}));
+    if (j.failing_since) {
+      PORTLINE_RETURN_IF_ERROR(conn->Execute(
+          "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {j.endpoint}));
+    }
+    return {};
+  }
+  const bool exhausted = attempt >= static_cast<std::int64_t>(std::size(kLadderMs));
+  std::int64_t delay = exhausted ? 0 : kLadderMs[attempt];
+  delay += static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(rng) *
+                                     static_cast<double>(delay));
+  PORTLINE_RETURN_IF_ERROR(conn->Execute(
+      "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
+      "lease_until = NULL, completed_at = $4 WHERE id = $5",
+      {exhausted ? "failed" : "pending", attempt, done + delay,
+       exhausted ? store::Param(done) : store::Param(nullptr), j.delivery}));
+  const std::int64_t since = j.failing_since.value_or(done);
+  if (done - since >= kDisableAfterMs) {
+    return conn
+        ->Execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+                  {"every delivery failed for 5 days (last: " + error + ")", j.endpoint})
+        .map([](std::int64_t) {});
+  }
+  if (!j.failing_since) {
+    return conn
+        ->Execute(
+            "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND "
+            "failing_since IS NULL",
+            {done, j.endpoint})
+        .map([](std::int64_t) {});
+  }
+  return {};
+}
+
+Result<int> WebhookService::RunDue() {
+  PORTLINE_ASSIGN_OR_RETURN(const std::vector<Job> jobs, Claim(opts_.batch));
   std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
   auto worker = [&]() {
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
-      const Job& j = jobs[i];
-      const std::int64_t ts =
-          std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
-      std::string signatures;
-      for (const std::string& secret : j.secrets) {
-        if (auto s = Sign(secret, j.event, ts, j.payload)) {
-          signatures += (signatures.empty() ? "" : " ") + *s;
-        }
+      if (!Deliver(jobs[i])) {
+        failed = true;
       }
-      outcomes[i].started = ToUnixMillis(clock_.Now());
-      outcomes[i].result = Post(j.url,
-                                {{"Content-Type", "application/json"},
-                                 {"User-Agent", "Portline-Webhooks/1"},
-                                 {"webhook-id", j.event},
-                                 {"webhook-timestamp", std::to_string(ts)},
-                                 {"webhook-signature", signatures}},
-                                j.payload, &guard_, opts_.timeout);
     }
   };
   std::vector<std::thread> threads;
@@ -437,60 +493,117 @@ Result<int> WebhookService::RunDue() {
   for (auto& t : threads) {
     t.join();
   }
-  thread_local std::mt19937 rng{std::random_device{}()};
-  PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const Job& j = jobs[i];
-    const Outcome& o = outcomes[i];
-    const std::int64_t attempt = j.attempts + 1;
-    const std::int64_t done = ToUnixMillis(clock_.Now());
-    const bool ok = o.result && o.result->status >= 200 && o.result->status < 300;
-    std::string error;
-    if (!o.result) {
-      error = o.result.error().message;
-    } else if (!ok) {
-      error = "HTTP " + std::to_string(o.result->status);
-    }
-    PORTLINE_RETURN_IF_ERROR(conn->Execute(
-        "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
-        "started_at, duration_ms, status_code, error, response) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, $8, $9, $10)",
-        {NewId("wa", clock_.Now()), j.delivery, j.endpoint, j.event, attempt, o.started,
-         o.result ? o.result->duration.count() : done - o.started,
-         o.result ? store::Param(static_cast<std::int64_t>(o.result->status))
-                  : store::Param(nullptr),
-         error.empty() ? store::Param(nullptr) : store::Param(error),
-         o.result ? store::Param(o.result->body_excerpt) : store::Param(nullptr)}));
-    if (ok) {
-      PORTLINE_RETURN_IF_ERROR(conn->Execute(
-          "UPDATE webhook_deliveries SET status = 'succeeded', attempts = $1, completed_at = $2, "
-          "lease_until = NULL WHERE id = $3",
-          {attempt, done, j.delivery}));
-      PORTLINE_RETURN_IF_ERROR(conn->Execute(
-          "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {j.endpoint}));
-      continue;
-    }
-    const bool exhausted = attempt >= static_cast<std::int64_t>(std::size(kLadderMs));
-    std::int64_t delay = exhausted ? 0 : kLadderMs[attempt];
-    delay += static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(rng) *
-                                       static_cast<double>(delay));
-    PORTLINE_RETURN_IF_ERROR(conn->Execute(
-        "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
-        "lease_until = NULL, completed_at = $4 WHERE id = $5",
-        {exhausted ? "failed" : "pending", attempt, done + delay,
-         exhausted ? store::Param(done) : store::Param(nullptr), j.delivery}));
-    const std::int64_t since = j.failing_since.value_or(done);
-    if (done - since >= kDisableAfterMs) {
-      PORTLINE_RETURN_IF_ERROR(conn->Execute(
-          "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
-          {"every delivery failed for 5 days (last: " + error + ")", j.endpoint}));
-    } else if (!j.failing_since) {
-      PORTLINE_RETURN_IF_ERROR(conn->Execute(
-          "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
-          {done, j.endpoint}));
-    }
+  if (failed) {
+    return Fail(Errc::kUnavailable, "recording a delivery outcome failed");
   }
   return static_cast<int>(jobs.size());
+}
+
+// ---- Dispatcher --------------------------------------------------------------------------------
+
+Dispatcher::Dispatcher(WebhookService& service, int threads, std::chrono::milliseconds idle_poll)
+    : service_(service), threads_(threads), idle_poll_(idle_poll) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  running_ = true;
+  claimer_ = std::thread([this] { ClaimLoop(); });
+  for (int i = 0; i < threads_; ++i) {
+    workers_.emplace_back([this] { WorkLoop(); });
+  }
+}
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) {
+      return;
+    }
+    running_ = false;
+  }
+  wake_.notify_all();
+  work_.notify_all();
+  if (claimer_.joinable()) {
+    claimer_.join();
+  }
+  for (auto& w : workers_) {
+    w.join();
+  }
+  workers_.clear();
+}
+
+void Dispatcher::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    notified_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Dispatcher::ClaimLoop() {
+  int quick_retries = 0;
+  while (true) {
+    int free_slots = 0;
+    {
+      std::unique_lock lock(mu_);
+      if (!running_) {
+        return;
+      }
+      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_;
+    }
+    int claimed = 0;
+    if (free_slots > 0) {
+      auto jobs = service_.Claim(free_slots);
+      if (jobs) {
+        std::lock_guard lock(mu_);
+        for (auto& j : *jobs) {
+          queue_.push_back(std::move(j));
+        }
+        claimed = static_cast<int>(jobs->size());
+      }
+    }
+    if (claimed > 0) {
+      work_.notify_all();
+      quick_retries = 0;
+      continue;
+    }
+    std::unique_lock lock(mu_);
+    // After a notification the event's transaction may not have committed yet: look again
+    // shortly (2, 4, 8 ms) before falling back to the idle poll.
+    const auto wait = quick_retries > 0 && quick_retries <= 3
+                          ? std::chrono::milliseconds(1 << quick_retries)
+                          : idle_poll_;
+    wake_.wait_for(lock, wait, [this] { return notified_ || !running_; });
+    if (notified_) {
+      notified_ = false;
+      quick_retries = 1;
+    } else if (quick_retries > 0) {
+      quick_retries = quick_retries > 3 ? 0 : quick_retries + 1;
+    }
+  }
+}
+
+void Dispatcher::WorkLoop() {
+  while (true) {
+    WebhookService::Job job;
+    {
+      std::unique_lock lock(mu_);
+      work_.wait(lock, [this] { return !queue_.empty() || !running_; });
+      if (!running_ && queue_.empty()) {
+        return;
+      }
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+    }
+    (void)service_.Deliver(job);  // outcomes and failures are recorded with the delivery
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
+    wake_.notify_one();  // a slot is free
+  }
 }
 
 }  // namespace portline::webhooks

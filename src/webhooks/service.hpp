@@ -8,9 +8,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -55,6 +60,19 @@ class WebhookService {
   /// the outcome. Returns the number attempted.
   [[nodiscard]] Result<int> RunDue();
 
+  /// A claimed delivery.
+  struct Job {
+    std::string delivery, event, endpoint, url, payload;
+    std::vector<std::string> secrets;
+    std::int64_t attempts = 0;
+    std::optional<std::int64_t> failing_since;
+  };
+  /// Claims up to `max` due deliveries, respecting each endpoint's max_concurrency (counting
+  /// what is in flight anywhere), under a lease.
+  [[nodiscard]] Result<std::vector<Job>> Claim(int max);
+  /// Posts one delivery and records the attempt and the outcome.
+  [[nodiscard]] Result<void> Deliver(const Job& job);
+
   /// Records an event and its deliveries inside the caller's transaction. `data` is the event's
   /// own data (port_request_id is added).
   static Result<void> Record(store::Connection& c, std::string_view org, std::string_view event_id,
@@ -68,6 +86,37 @@ class WebhookService {
   const Clock& clock_;
   net::OutboundGuard guard_;
   WebhookOptions opts_;
+};
+
+/// The delivery loop of a server: one thread claims due deliveries whenever worker slots are
+/// free; `threads` workers post them independently, so a slow endpoint occupies at most its own
+/// max_concurrency slots while the others keep flowing. Notify() (after an event is recorded)
+/// wakes the claimer at once; otherwise it polls every `idle_poll`.
+class Dispatcher {
+ public:
+  Dispatcher(WebhookService& service, int threads, std::chrono::milliseconds idle_poll);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+  void Start();
+  void Stop();
+  void Notify();
+
+ private:
+  void ClaimLoop();
+  void WorkLoop();
+  WebhookService& service_;
+  int threads_;
+  std::chrono::milliseconds idle_poll_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable work_;
+  std::deque<WebhookService::Job> queue_;
+  int busy_ = 0;
+  bool running_ = false;
+  bool notified_ = false;
+  std::thread claimer_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace portline::webhooks

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "support/backend_fixture.hpp"
+#include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "webhooks/signing.hpp"
 
@@ -43,6 +45,9 @@ class Receiver {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Receiver() {
+    for (int c : hung_) {
+      ::close(c);
+    }
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
@@ -52,6 +57,11 @@ class Receiver {
   void SetSecrets(std::vector<std::string> s) {
     std::lock_guard lock(mu_);
     secrets_ = std::move(s);
+  }
+  // The next request is read and recorded but never answered (a peer that hangs).
+  void HangNext() {
+    std::lock_guard lock(mu_);
+    statuses_.push_back(0);
   }
   void FailNext(int n, int status = 500) {
     std::lock_guard lock(mu_);
@@ -113,6 +123,10 @@ class Receiver {
         }
         got_.push_back(r);
       }
+      if (status == 0) {
+        hung_.push_back(c);  // closed in the destructor
+        continue;
+      }
       const std::string resp = "HTTP/1.1 " + std::to_string(status) +
                                " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
       ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
@@ -128,6 +142,7 @@ class Receiver {
   std::vector<std::string> secrets_;
   std::deque<int> statuses_;
   std::vector<Received> got_;
+  std::vector<int> hung_;
 };
 
 const char* kPort = R"({"phone_numbers": ["+14155550100"],
@@ -327,6 +342,71 @@ TEST_P(WebhooksTest, CliVerifiesADelivery) {
   auto tampered = testing::RunPortline(args);
   EXPECT_EQ(tampered.exit_code, 1);
   EXPECT_NE(tampered.out.find("no webhook-signature matches"), std::string::npos);
+}
+
+// The real server: deliveries start as soon as the event commits, and a SIGKILL while a delivery
+// is in flight loses nothing (the claim's lease runs out and another run delivers it).
+TEST(WebhooksServer, PromptDeliveryAndSigkillInFlight) {
+  SystemClock clock;
+  Receiver rx(clock);
+  testing::TempDir dir;
+  const std::map<std::string, std::string> env = {{"PORTLINE_DATA_DIR", dir.path()},
+                                                  {"PORTLINE_OUTBOUND_ALLOW", "127.0.0.0/8"},
+                                                  {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"}};
+  auto server = std::make_unique<testing::ServerProcess>(std::vector<std::string>{}, env);
+  ASSERT_NE(server->port(), 0) << server->stderr_text();
+  auto key = testing::RunPortline({"key", "create", "--org", "default"}, env);
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string auth = "Bearer " + key.out.substr(0, key.out.find('\n'));
+  auto created =
+      testing::HttpRequest(server->port(), "POST", "/v1/webhooks/endpoints",
+                           R"({"url": ")" + rx.Url() + R"(", "event_types": ["port.created"]})",
+                           {{"Authorization", auth}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  rx.SetSecrets(
+      {std::string(boost::json::parse(created->body).at("data").at("secret").as_string())});
+
+  const auto start = std::chrono::steady_clock::now();
+  auto port = testing::HttpRequest(server->port(), "POST", "/v1/sip/port/initiate", kPort,
+                                   {{"Authorization", auth}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(port);
+  ASSERT_EQ(port->status, 201) << port->body;
+  while (rx.Got().empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(rx.Got().size(), 1u);
+  EXPECT_TRUE(rx.Got()[0].valid);
+  // Woken by the event, not by a poll (the idle poll is 250 ms, the workflow tick 1 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+
+  // The next delivery hangs at the receiver; the server dies with it in flight.
+  rx.HangNext();
+  auto second =
+      testing::HttpRequest(server->port(), "POST", "/v1/sip/port/initiate",
+                           std::string(kPort).replace(std::string(kPort).find("0100"), 4, "0101"),
+                           {{"Authorization", auth}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->status, 201) << second->body;
+  while (rx.Got().size() < 2 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(rx.Got().size(), 2u);
+  const std::string in_flight = rx.Got()[1].id;
+  server->Signal(SIGKILL);
+  server->Wait(std::chrono::seconds(5));
+  server = std::make_unique<testing::ServerProcess>(std::vector<std::string>{}, env);
+  ASSERT_NE(server->port(), 0) << server->stderr_text();
+  // The claim's lease (15 s timeout + 5 s) runs out; the restarted server delivers it again.
+  const auto restarted = std::chrono::steady_clock::now();
+  while (rx.Got().size() < 3 &&
+         std::chrono::steady_clock::now() - restarted < std::chrono::seconds(40)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(rx.Got().size(), 3u);
+  EXPECT_EQ(rx.Got()[2].id, in_flight);
+  EXPECT_TRUE(rx.Got()[2].valid);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WebhooksTest, ::testing::Values("sqlite", "postgres"));
