@@ -43,6 +43,7 @@ CREATE TABLE webhook_deliveries (
   completed_at    BIGINT
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, status);
 
 CREATE TABLE webhook_attempts (
   id           TEXT PRIMARY KEY,

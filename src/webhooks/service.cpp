@@ -335,8 +335,9 @@ Result<json::value> WebhookService::Redeliver(std::string_view org, std::string_
 Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
   const std::int64_t now = ToUnixMillis(clock_.Now());
   std::vector<Job> jobs;
-  {
-    PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
+  PORTLINE_ASSIGN_OR_RETURN(auto lease_conn, db_.Acquire());
+  auto claim = [&](store::Connection& tx) -> Result<void> {
+    store::Connection* conn = &tx;
     // Candidates in due order, then at most max_concurrency per endpoint (counting deliveries
     // still in flight from other rounds or nodes).
     PORTLINE_ASSIGN_OR_RETURN(
@@ -349,7 +350,9 @@ Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
             "webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN "
             "webhook_events v ON v.id = d.event_id WHERE e.enabled = 1 AND ((d.status = "
             "'pending' AND d.next_attempt_at <= $1) OR (d.status = 'delivering' AND "
-            "d.lease_until < $1)) ORDER BY d.next_attempt_at, v.sequence LIMIT $2",
+            "d.lease_until < $1)) AND (SELECT COUNT(*) FROM webhook_deliveries g WHERE "
+            "g.endpoint_id = d.endpoint_id AND g.status = 'delivering' AND g.lease_until >= $1) < "
+            "e.max_concurrency ORDER BY d.next_attempt_at, v.sequence LIMIT $2",
             {now, static_cast<std::int64_t>(opts_.batch * 4)}));
     std::map<std::string, std::int64_t> taken;
     const std::int64_t lease =
@@ -394,11 +397,13 @@ Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
       }
       jobs.push_back(std::move(j));
     }
-  }
+    return {};
+  };
+  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease_conn, claim));
   return jobs;
 }
 
-Result<void> WebhookService::Deliver(const Job& j) {
+WebhookService::Outcome WebhookService::Send(const Job& j) {
   const std::int64_t ts =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   std::string signatures;
@@ -407,82 +412,96 @@ Result<void> WebhookService::Deliver(const Job& j) {
       signatures += (signatures.empty() ? "" : " ") + *s;
     }
   }
-  const std::int64_t started = ToUnixMillis(clock_.Now());
-  // No database connection is held while waiting on the network.
-  const Result<HttpResult> result = Post(j.url,
-                                         {{"Content-Type", "application/json"},
-                                          {"User-Agent", "Portline-Webhooks/1"},
-                                          {"webhook-id", j.event},
-                                          {"webhook-timestamp", std::to_string(ts)},
-                                          {"webhook-signature", signatures}},
-                                         j.payload, &guard_, opts_.timeout);
-  thread_local std::mt19937 rng{std::random_device{}()};
-  PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
-  const std::int64_t attempt = j.attempts + 1;
-  const std::int64_t done = ToUnixMillis(clock_.Now());
-  const bool ok = result && result->status >= 200 && result->status < 300;
-  std::string error;
-  if (!result) {
-    error = result.error().message;
-  } else if (!ok) {
-    error = "HTTP " + std::to_string(result->status);
-  }
-  PORTLINE_RETURN_IF_ERROR(conn->Execute(
-      "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
-      "started_at, duration_ms, status_code, error, response) VALUES ($1, $2, $3, $4, $5, $6, "
-      "$7, $8, $9, $10)",
-      {NewId("wa", clock_.Now()), j.delivery, j.endpoint, j.event, attempt, started,
-       result ? result->duration.count() : done - started,
-       result ? store::Param(static_cast<std::int64_t>(result->status)) : store::Param(nullptr),
-       error.empty() ? store::Param(nullptr) : store::Param(error),
-       result ? store::Param(result->body_excerpt) : store::Param(nullptr)}));
-  if (ok) {
-    PORTLINE_RETURN_IF_ERROR(conn->Execute(
-        "UPDATE webhook_deliveries SET status = 'succeeded', attempts = $1, completed_at = $2, "
-        "lease_until = NULL WHERE id = $3",
-        {attempt, done, j.delivery}));
-    if (j.failing_since) {
-      PORTLINE_RETURN_IF_ERROR(conn->Execute(
-          "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {j.endpoint}));
+  Outcome o;
+  o.job = j;
+  o.started = ToUnixMillis(clock_.Now());
+  auto result = Post(j.url,
+                     {{"Content-Type", "application/json"},
+                      {"User-Agent", "Portline-Webhooks/1"},
+                      {"webhook-id", j.event},
+                      {"webhook-timestamp", std::to_string(ts)},
+                      {"webhook-signature", signatures}},
+                     j.payload, &guard_, opts_.timeout);
+  o.done = ToUnixMillis(clock_.Now());
+  if (result) {
+    o.status = result->status;
+    o.duration_ms = result->duration.count();
+    o.response = std::move(result->body_excerpt);
+    if (o.status < 200 || o.status >= 300) {
+      o.error = "HTTP " + std::to_string(o.status);
     }
+  } else {
+    o.duration_ms = o.done - o.started;
+    o.error = result.error().message;
+  }
+  return o;
+}
+
+Result<void> WebhookService::RecordOutcomes(const std::vector<Outcome>& outcomes) {
+  if (outcomes.empty()) {
     return {};
   }
-  const bool exhausted = attempt >= static_cast<std::int64_t>(std::size(kLadderMs));
-  std::int64_t delay = exhausted ? 0 : kLadderMs[attempt];
-  delay += static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(rng) *
-                                     static_cast<double>(delay));
-  PORTLINE_RETURN_IF_ERROR(conn->Execute(
-      "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
-      "lease_until = NULL, completed_at = $4 WHERE id = $5",
-      {exhausted ? "failed" : "pending", attempt, done + delay,
-       exhausted ? store::Param(done) : store::Param(nullptr), j.delivery}));
-  const std::int64_t since = j.failing_since.value_or(done);
-  if (done - since >= kDisableAfterMs) {
-    return conn
-        ->Execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
-                  {"every delivery failed for 5 days (last: " + error + ")", j.endpoint})
-        .map([](std::int64_t) {});
-  }
-  if (!j.failing_since) {
-    return conn
-        ->Execute(
-            "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND "
-            "failing_since IS NULL",
-            {done, j.endpoint})
-        .map([](std::int64_t) {});
-  }
-  return {};
+  thread_local std::mt19937 rng{std::random_device{}()};
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  auto record = [&](store::Connection& c) -> Result<void> {
+    for (const Outcome& o : outcomes) {
+      const Job& j = o.job;
+      const std::int64_t attempt = j.attempts + 1;
+      const bool ok = o.status >= 200 && o.status < 300;
+      PORTLINE_RETURN_IF_ERROR(c.Execute(
+          "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
+          "started_at, duration_ms, status_code, error, response) VALUES ($1, $2, $3, $4, $5, "
+          "$6, $7, $8, $9, $10)",
+          {NewId("wa", clock_.Now()), j.delivery, j.endpoint, j.event, attempt, o.started,
+           o.duration_ms,
+           o.status != 0 ? store::Param(static_cast<std::int64_t>(o.status))
+                         : store::Param(nullptr),
+           o.error.empty() ? store::Param(nullptr) : store::Param(o.error),
+           o.status != 0 ? store::Param(o.response) : store::Param(nullptr)}));
+      if (ok) {
+        PORTLINE_RETURN_IF_ERROR(c.Execute(
+            "UPDATE webhook_deliveries SET status = 'succeeded', attempts = $1, completed_at = "
+            "$2, lease_until = NULL WHERE id = $3",
+            {attempt, o.done, j.delivery}));
+        if (j.failing_since) {
+          PORTLINE_RETURN_IF_ERROR(c.Execute(
+              "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {j.endpoint}));
+        }
+        continue;
+      }
+      const bool exhausted = attempt >= static_cast<std::int64_t>(std::size(kLadderMs));
+      std::int64_t delay = exhausted ? 0 : kLadderMs[attempt];
+      delay += static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(rng) *
+                                         static_cast<double>(delay));
+      PORTLINE_RETURN_IF_ERROR(c.Execute(
+          "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
+          "lease_until = NULL, completed_at = $4 WHERE id = $5",
+          {exhausted ? "failed" : "pending", attempt, o.done + delay,
+           exhausted ? store::Param(o.done) : store::Param(nullptr), j.delivery}));
+      const std::int64_t since = j.failing_since.value_or(o.done);
+      if (o.done - since >= kDisableAfterMs) {
+        PORTLINE_RETURN_IF_ERROR(c.Execute(
+            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+            {"every delivery failed for 5 days (last: " + o.error + ")", j.endpoint}));
+      } else if (!j.failing_since) {
+        PORTLINE_RETURN_IF_ERROR(c.Execute(
+            "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS "
+            "NULL",
+            {o.done, j.endpoint}));
+      }
+    }
+    return {};
+  };
+  return store::WithTransaction(*lease, record);
 }
 
 Result<int> WebhookService::RunDue() {
   PORTLINE_ASSIGN_OR_RETURN(const std::vector<Job> jobs, Claim(opts_.batch));
+  std::vector<Outcome> outcomes(jobs.size());
   std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
   auto worker = [&]() {
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
-      if (!Deliver(jobs[i])) {
-        failed = true;
-      }
+      outcomes[i] = Send(jobs[i]);  // no database connection held meanwhile
     }
   };
   std::vector<std::thread> threads;
@@ -493,9 +512,7 @@ Result<int> WebhookService::RunDue() {
   for (auto& t : threads) {
     t.join();
   }
-  if (failed) {
-    return Fail(Errc::kUnavailable, "recording a delivery outcome failed");
-  }
+  PORTLINE_RETURN_IF_ERROR(RecordOutcomes(outcomes));
   return static_cast<int>(jobs.size());
 }
 
@@ -531,6 +548,8 @@ void Dispatcher::Stop() {
     w.join();
   }
   workers_.clear();
+  (void)service_.RecordOutcomes(outcomes_);  // what finished after the claimer stopped
+  outcomes_.clear();
 }
 
 void Dispatcher::Notify() {
@@ -550,7 +569,17 @@ void Dispatcher::ClaimLoop() {
       if (!running_) {
         return;
       }
-      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_;
+      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_ - recording_;
+    }
+    std::vector<WebhookService::Outcome> done;
+    {
+      std::lock_guard lock(mu_);
+      done.swap(outcomes_);
+    }
+    if (!done.empty()) {
+      (void)service_.RecordOutcomes(done);  // one transaction for the batch: a single writer
+      std::lock_guard lock(mu_);
+      recording_ -= static_cast<int>(done.size());
     }
     int claimed = 0;
     if (free_slots > 0) {
@@ -574,7 +603,7 @@ void Dispatcher::ClaimLoop() {
     const auto wait = quick_retries > 0 && quick_retries <= 3
                           ? std::chrono::milliseconds(1 << quick_retries)
                           : idle_poll_;
-    wake_.wait_for(lock, wait, [this] { return notified_ || !running_; });
+    wake_.wait_for(lock, wait, [this] { return notified_ || !running_ || !outcomes_.empty(); });
     if (notified_) {
       notified_ = false;
       quick_retries = 1;
@@ -597,12 +626,14 @@ void Dispatcher::WorkLoop() {
       queue_.pop_front();
       ++busy_;
     }
-    (void)service_.Deliver(job);  // outcomes and failures are recorded with the delivery
+    WebhookService::Outcome outcome = service_.Send(job);
     {
       std::lock_guard lock(mu_);
       --busy_;
+      ++recording_;
+      outcomes_.push_back(std::move(outcome));
     }
-    wake_.notify_one();  // a slot is free
+    wake_.notify_one();  // the claimer records it and refills the slot
   }
 }
 

@@ -70,8 +70,20 @@ class WebhookService {
   /// Claims up to `max` due deliveries, respecting each endpoint's max_concurrency (counting
   /// what is in flight anywhere), under a lease.
   [[nodiscard]] Result<std::vector<Job>> Claim(int max);
-  /// Posts one delivery and records the attempt and the outcome.
-  [[nodiscard]] Result<void> Deliver(const Job& job);
+  /// The result of one post.
+  struct Outcome {
+    Job job;
+    std::int64_t started = 0;
+    std::int64_t done = 0;
+    std::int64_t duration_ms = 0;
+    int status = 0;  // 0 = no HTTP response
+    std::string error;
+    std::string response;
+  };
+  /// Posts one delivery (no database access).
+  [[nodiscard]] Outcome Send(const Job& job);
+  /// Records attempts and outcomes (retry schedule, failures, endpoint health) in one transaction.
+  [[nodiscard]] Result<void> RecordOutcomes(const std::vector<Outcome>& outcomes);
 
   /// Records an event and its deliveries inside the caller's transaction. `data` is the event's
   /// own data (port_request_id is added).
@@ -112,7 +124,9 @@ class Dispatcher {
   std::condition_variable wake_;
   std::condition_variable work_;
   std::deque<WebhookService::Job> queue_;
+  std::vector<WebhookService::Outcome> outcomes_;  // posted, not yet recorded
   int busy_ = 0;
+  int recording_ = 0;
   bool running_ = false;
   bool notified_ = false;
   std::thread claimer_;
