@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
-cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate lnp_bench port_bench sip_bench portline >/dev/null
+cmake --build --preset release -j "$(nproc)" --target epoll_floor fixed_rate lnp_bench port_bench sip_bench webhook_bench portline >/dev/null
 bin=build/portline
 floor=build/release/bench/epoll_floor
 fixed=build/release/bench/fixed_rate
@@ -136,4 +136,6 @@ ratio() { awk -v a="$1" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}'; }
   echo "SIP (bench/sip_bench; responder on CPU 0, client on CPU 1):"
   echo
   build/release/bench/sip_bench "${SIP_BENCH_SECONDS:-5}"
+  echo
+  build/release/bench/webhook_bench "${WEBHOOK_BENCH_SECONDS:-5}" 2>/dev/null
 } | tee "$out"
