@@ -6,17 +6,6 @@
 #include "documents/service.hpp"
 
 namespace portline::api {
-namespace {
-
-Result<Response> Ok(Result<boost::json::value> data, int status = 200) {
-  if (!data) {
-    return tl::unexpected(std::move(data).error());
-  }
-  return DataResponse(status, std::move(*data));
-}
-
-}  // namespace
-
 void RegisterDocumentRoutes(Router& router, documents::DocumentService& docs) {
   router.AddWithBody(
       "POST", "/v1/sip/port/document",

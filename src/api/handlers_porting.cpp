@@ -52,13 +52,6 @@ porting::Actor ActorOf(const Request& req) {
   return porting::Actor{req.OrgId(), "key:" + req.principal->key_id};
 }
 
-Result<Response> Ok(Result<boost::json::value> data, int status = 200) {
-  if (!data) {
-    return tl::unexpected(std::move(data).error());
-  }
-  return DataResponse(status, std::move(*data));
-}
-
 Result<porting::ListFilter> ParseListFilter(const Request& req) {
   porting::ListFilter f;
   FieldErrors errors;

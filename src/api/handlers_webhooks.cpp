@@ -5,17 +5,6 @@
 #include "webhooks/service.hpp"
 
 namespace portline::api {
-namespace {
-
-Result<Response> Ok(Result<boost::json::value> data, int status = 200) {
-  if (!data) {
-    return tl::unexpected(std::move(data).error());
-  }
-  return DataResponse(status, std::move(*data));
-}
-
-}  // namespace
-
 void RegisterWebhookRoutes(Router& router, webhooks::WebhookService& hooks) {
   router.Add("POST", "/v1/webhooks/endpoints", [&hooks](Request& req) -> Result<Response> {
     PORTLINE_ASSIGN_OR_RETURN(auto body, ParseJsonObjectBody(req));

@@ -97,4 +97,11 @@ Result<PageParams> ParsePageParams(const Request& req,
   return p;
 }
 
+Result<Response> Ok(Result<boost::json::value> data, int status) {
+  if (!data) {
+    return tl::unexpected(std::move(data).error());
+  }
+  return DataResponse(status, std::move(*data));
+}
+
 }  // namespace portline::api

@@ -26,6 +26,8 @@ using portline::TimestampJson;
 
 /// `{"data": data, "errors": null}` with the given status.
 [[nodiscard]] Response DataResponse(int status, boost::json::value data);
+/// DataResponse for a service result, or its error.
+[[nodiscard]] Result<Response> Ok(Result<boost::json::value> data, int status = 200);
 
 /// `{"data": null, "errors": [...], "request_id": …}`: one entry per field error, or one entry
 /// for the error itself. Never includes Error::detail.

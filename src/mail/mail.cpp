@@ -32,6 +32,29 @@ std::string OneLine(std::string_view s) {
   return out;
 }
 
+std::string Base64(std::string_view s) {
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 16) |
+                   (static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])) << 8) |
+                   static_cast<unsigned char>(s[i + 2]);
+    out += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], kB64[(n >> 6) & 63], kB64[n & 63]};
+  }
+  if (i < s.size()) {
+    unsigned n = static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 16;
+    if (i + 1 < s.size()) {
+      n |= static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])) << 8;
+    }
+    out += kB64[(n >> 18) & 63];
+    out += kB64[(n >> 12) & 63];
+    out += i + 1 < s.size() ? kB64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 // RFC 2047 encoded-word for a non-ASCII header value.
 std::string HeaderText(std::string_view s) {
   const std::string line = OneLine(s);
@@ -42,26 +65,7 @@ std::string HeaderText(std::string_view s) {
   if (ascii) {
     return line;
   }
-  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  std::size_t i = 0;
-  while (i + 2 < line.size()) {
-    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(line[i])) << 16) |
-                   (static_cast<unsigned>(static_cast<unsigned char>(line[i + 1])) << 8) |
-                   static_cast<unsigned char>(line[i + 2]);
-    b64 += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], kB64[(n >> 6) & 63], kB64[n & 63]};
-    i += 3;
-  }
-  if (i < line.size()) {
-    unsigned n = static_cast<unsigned>(static_cast<unsigned char>(line[i])) << 16;
-    if (i + 1 < line.size()) {
-      n |= static_cast<unsigned>(static_cast<unsigned char>(line[i + 1])) << 8;
-    }
-    b64 += kB64[(n >> 18) & 63];
-    b64 += kB64[(n >> 12) & 63];
-    b64 += i + 1 < line.size() ? kB64[(n >> 6) & 63] : '=';
-    b64 += '=';
-  }
+  const std::string b64 = Base64(line);
   return "=?UTF-8?B?" + b64 + "?=";
 }
 
@@ -273,29 +277,6 @@ class SmtpSession {
   bool tls_ = false;
   std::string in_;
 };
-
-std::string Base64(std::string_view s) {
-  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 16) |
-                   (static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])) << 8) |
-                   static_cast<unsigned char>(s[i + 2]);
-    out += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], kB64[(n >> 6) & 63], kB64[n & 63]};
-  }
-  if (i < s.size()) {
-    unsigned n = static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 16;
-    if (i + 1 < s.size()) {
-      n |= static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])) << 8;
-    }
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += i + 1 < s.size() ? kB64[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string AddrOnly(std::string_view from) {
   const std::size_t lt = from.find('<');
