@@ -338,23 +338,42 @@ Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease_conn, db_.Acquire());
   auto claim = [&](store::Connection& tx) -> Result<void> {
     store::Connection* conn = &tx;
-    // Candidates in due order, then at most max_concurrency per endpoint (counting deliveries
-    // still in flight from other rounds or nodes).
+    // Deliveries in flight anywhere (any node), per endpoint: endpoints at their cap are left
+    // out of the candidate window, so they cannot crowd out the others.
     PORTLINE_ASSIGN_OR_RETURN(
-        auto rows,
-        conn->Query(
-            "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, e.url, e.secret, "
-            "e.previous_secret, e.previous_expires_at, e.max_concurrency, v.payload, "
-            "e.failing_since, (SELECT COUNT(*) FROM webhook_deliveries f WHERE f.endpoint_id = "
-            "d.endpoint_id AND f.status = 'delivering' AND f.lease_until >= $1) FROM "
-            "webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN "
-            "webhook_events v ON v.id = d.event_id WHERE e.enabled = 1 AND ((d.status = "
-            "'pending' AND d.next_attempt_at <= $1) OR (d.status = 'delivering' AND "
-            "d.lease_until < $1)) AND (SELECT COUNT(*) FROM webhook_deliveries g WHERE "
-            "g.endpoint_id = d.endpoint_id AND g.status = 'delivering' AND g.lease_until >= $1) < "
-            "e.max_concurrency ORDER BY d.next_attempt_at, v.sequence LIMIT $2",
-            {now, static_cast<std::int64_t>(opts_.batch * 4)}));
-    std::map<std::string, std::int64_t> taken;
+        auto inflight,
+        conn->Query("SELECT f.endpoint_id, COUNT(*), e.max_concurrency FROM webhook_deliveries f "
+                    "JOIN webhook_endpoints e ON e.id = f.endpoint_id WHERE f.status = "
+                    "'delivering' AND f.lease_until >= $1 GROUP BY f.endpoint_id, "
+                    "e.max_concurrency",
+                    {now}));
+    std::map<std::string, std::int64_t> busy;
+    std::vector<std::string> capped;
+    for (const auto& r : inflight) {
+      busy[r.Text(0)] = r.Int(1);
+      if (r.Int(1) >= r.Int(2)) {
+        capped.push_back(r.Text(0));
+      }
+    }
+    std::string sql =
+        "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, e.url, e.secret, "
+        "e.previous_secret, e.previous_expires_at, e.max_concurrency, v.payload, "
+        "e.failing_since FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = "
+        "d.endpoint_id JOIN webhook_events v ON v.id = d.event_id WHERE e.enabled = 1 AND "
+        "((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'delivering' AND "
+        "d.lease_until < $1))";
+    store::Params params{now, static_cast<std::int64_t>(opts_.batch * 4)};
+    if (!capped.empty()) {
+      sql += " AND d.endpoint_id NOT IN (";
+      for (std::size_t i = 0; i < capped.size(); ++i) {
+        params.emplace_back(capped[i]);
+        sql += (i == 0 ? "$" : ", $") + std::to_string(params.size());
+      }
+      sql += ")";
+    }
+    sql += " ORDER BY d.next_attempt_at, v.sequence LIMIT $2";
+    PORTLINE_ASSIGN_OR_RETURN(auto rows, conn->Query(sql, params));
+    std::map<std::string, std::int64_t>& taken = busy;
     const std::int64_t lease =
         now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 5'000;
     for (const auto& r : rows) {
@@ -363,9 +382,6 @@ Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
       }
       const std::string endpoint = r.Text(2);
       std::int64_t& n = taken[endpoint];
-      if (n == 0) {
-        n = r.Int(11);
-      }
       if (n >= r.Int(8)) {
         continue;  // this endpoint is at its concurrency cap
       }
