@@ -223,14 +223,31 @@ Response SignaturePageResponse(const porting::SignatureView& v, std::string_view
     body += "<p class=\"done\">Signed by " + Html(v.signer_name) + " on " +
             Html(FormatRfc3339(FromUnixMillis(*v.signed_at))) + ". Thank you.</p>";
   } else if (v.status == "waiting_for_signature") {
-    body += "<form method=\"post\" action=\"/sign/" + Html(token) +
-            "\"><p><label>Full name (as authorized representative)<br>"
-            "<input type=\"text\" name=\"name\" required maxlength=\"200\" "
-            "autocomplete=\"name\"></label></p><p><label>Title (optional)<br>"
-            "<input type=\"text\" name=\"title\" maxlength=\"100\"></label></p>"
-            "<p><label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> I am "
-            "authorized to port these numbers and I agree to this Letter of Authorization."
-            "</label></p><p><button type=\"submit\">Sign</button></p></form>";
+    body +=
+        "<form method=\"post\" action=\"/sign/" + Html(token) +
+        "\"><p><label>Full name (as authorized representative)<br>"
+        "<input type=\"text\" name=\"name\" required maxlength=\"200\" "
+        "autocomplete=\"name\"></label></p><p><label>Title (optional)<br>"
+        "<input type=\"text\" name=\"title\" maxlength=\"100\"></label></p>"
+        "<p>Draw your signature (optional)<br><canvas id=\"pad\" width=\"320\" height=\"110\" "
+        "style=\"border:1px solid #999;touch-action:none;max-width:100%\"></canvas><br>"
+        "<button type=\"button\" id=\"clear\">Clear</button>"
+        "<input type=\"hidden\" name=\"drawn\" id=\"drawn\"></p>"
+        "<p><label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> I am "
+        "authorized to port these numbers and I agree to this Letter of Authorization."
+        "</label></p><p><button type=\"submit\">Sign</button></p></form>"
+        "<script>(function(){var c=document.getElementById('pad'),x=c.getContext('2d'),d=false,"
+        "n=false;x.lineWidth=2;x.lineCap='round';function p(e){var r=c.getBoundingClientRect(),"
+        "t=e.touches?e.touches[0]:e;return[(t.clientX-r.left)*c.width/r.width,(t.clientY-r.top)"
+        "*c.height/r.height];}function s(e){d=true;n=true;var q=p(e);x.beginPath();"
+        "x.moveTo(q[0],q[1]);e.preventDefault();}function m(e){if(!d)return;var q=p(e);"
+        "x.lineTo(q[0],q[1]);x.stroke();e.preventDefault();}function u(){d=false;}"
+        "['mousedown','touchstart'].forEach(function(k){c.addEventListener(k,s);});"
+        "['mousemove','touchmove'].forEach(function(k){c.addEventListener(k,m);});"
+        "['mouseup','mouseleave','touchend'].forEach(function(k){c.addEventListener(k,u);});"
+        "document.getElementById('clear').onclick=function(){x.clearRect(0,0,c.width,c.height);"
+        "n=false;};c.closest('form').addEventListener('submit',function(){"
+        "document.getElementById('drawn').value=n?c.toDataURL('image/png'):'';});})();</script>";
   }
   body += "</body></html>";
   Response r;
@@ -440,6 +457,8 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
         in.title = v;
       } else if (k == "consent") {
         in.consent = v == "yes" || v == "on" || v == "true";
+      } else if (k == "drawn") {
+        in.drawn = v;
       }
     }
     while (!in.name.empty() && in.name.back() == ' ') {

@@ -249,4 +249,55 @@ bool DeclaredTypeAgrees(const FileType& detected, std::string_view declared_mime
   return ext == detected.extension || (detected.extension == "jpg" && ext == "jpeg");
 }
 
+Result<std::string> DecodeSignaturePng(std::string_view data_url, std::size_t max_bytes) {
+  constexpr std::string_view kPrefix = "data:image/png;base64,";
+  if (data_url.substr(0, kPrefix.size()) != kPrefix) {
+    return FailCode(Errc::kInvalidArgument, "INVALID_SIGNATURE_IMAGE",
+                    "the drawn signature must be a PNG data URL", "drawn");
+  }
+  const std::string_view b64 = data_url.substr(kPrefix.size());
+  if (b64.size() > (max_bytes + 2) / 3 * 4 + 4) {
+    return FailCode(Errc::kPayloadTooLarge, "SIGNATURE_IMAGE_TOO_LARGE",
+                    "the drawn signature is larger than " + std::to_string(max_bytes) + " bytes",
+                    "drawn");
+  }
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') {
+      return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+      return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+      return c - '0' + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  std::string out;
+  unsigned bits = 0;
+  int nbits = 0;
+  for (char c : b64) {
+    if (c == '=') {
+      break;
+    }
+    const int v = value(c);
+    if (v < 0) {
+      return FailCode(Errc::kInvalidArgument, "INVALID_SIGNATURE_IMAGE",
+                      "the drawn signature is not valid base64", "drawn");
+    }
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out.push_back(static_cast<char>((bits >> nbits) & 0xFF));
+    }
+  }
+  const auto type = DetectType(out);
+  if (!type || type->mime != "image/png" || !CheckFile(*type, out)) {
+    return FailCode(Errc::kInvalidArgument, "INVALID_SIGNATURE_IMAGE",
+                    "the drawn signature is not a complete PNG image", "drawn");
+  }
+  return out;
+}
+
 }  // namespace portline::documents

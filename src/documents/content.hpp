@@ -42,4 +42,9 @@ struct FileType {
 [[nodiscard]] bool DeclaredTypeAgrees(const FileType& detected, std::string_view declared_mime,
                                       std::string_view filename);
 
+/// A drawn signature from the signing page: "data:image/png;base64,…", at most `max_bytes`
+/// decoded, a complete PNG. Returns the PNG bytes.
+[[nodiscard]] Result<std::string> DecodeSignaturePng(std::string_view data_url,
+                                                     std::size_t max_bytes = 200 * 1024);
+
 }  // namespace portline::documents

@@ -2,6 +2,7 @@
 
 #include <hpdf.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace portline::documents {
@@ -110,6 +111,24 @@ class Writer {
 
   void set_footer(std::string footer) { footer_ = std::move(footer); }
 
+  // Draws a PNG at most `max_w` × `max_h` points; false when libhpdf cannot read it.
+  bool Image(const std::string& png, float max_w, float max_h) {
+    HPDF_Image img =
+        HPDF_LoadPngImageFromMem(pdf_.get(), reinterpret_cast<const HPDF_BYTE*>(png.data()),
+                                 static_cast<HPDF_UINT>(png.size()));
+    if (img == nullptr) {
+      HPDF_ResetError(pdf_.get());
+      return false;
+    }
+    const auto w = static_cast<float>(HPDF_Image_GetWidth(img));
+    const auto h = static_cast<float>(HPDF_Image_GetHeight(img));
+    const float scale = std::min({max_w / w, max_h / h, 1.0F});
+    NeedSpace(h * scale + 4);
+    HPDF_Page_DrawImage(page_, img, kMargin, y_ - h * scale, w * scale, h * scale);
+    y_ -= h * scale + 6;
+    return true;
+  }
+
  private:
   void NeedSpace(float h) {
     if (y_ - h < kMargin + 20) {
@@ -186,6 +205,9 @@ void RenderBody(Writer& w, const LoaData& d, const SignatureAudit* audit) {
                (audit->title.empty() ? std::string() : ", " + audit->title) + " on " +
                audit->signed_at,
            11, w.bold());
+    if (!audit->drawn_png.empty()) {
+      w.Image(audit->drawn_png, 220, 70);
+    }
     w.Text("See the certificate of completion on the last page.", 9);
   }
 }
@@ -235,6 +257,10 @@ Result<std::string> RenderSignedLoa(const LoaData& data, const SignatureAudit& a
   w.Text("SHA-256 of the LOA as shown to the signer:", 10, w.bold());
   w.Text(a.loa_sha256, 9, w.mono(), 10);
   w.Gap();
+  if (!a.drawn_png.empty()) {
+    w.Text("Drawn signature:", 10, w.bold());
+    w.Image(a.drawn_png, 220, 70);
+  }
   w.Text("The signer typed their name and confirmed this statement:", 10, w.bold());
   w.Text(a.consent_text, 9);
   return w.Save();

@@ -37,6 +37,7 @@ struct SignatureAudit {
   std::string link_issued_at;
   std::string loa_sha256;  // of the unsigned LOA the signer was shown
   std::string consent_text;
+  std::string drawn_png;  // optional drawn signature (PNG bytes)
 };
 
 /// The LOA to be signed.

@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "documents/content.hpp"
 #include "documents/loa.hpp"
 #include "mail/mail.hpp"
 #include "numbering/calendar.hpp"
@@ -1561,6 +1562,11 @@ Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
   a.link_issued_at = StrOf(sig, "link_issued_at");
   a.loa_sha256 = StrOf(sig, "loa_sha256");
   a.consent_text = StrOf(sig, "consent_text");
+  if (const std::string drawn = StrOf(sig, "drawn_signature"); !drawn.empty()) {
+    if (auto png = documents::DecodeSignaturePng(drawn)) {
+      a.drawn_png = std::move(*png);
+    }
+  }
   return documents::RenderSignedLoa(data, a);
 }
 
@@ -1632,6 +1638,14 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
     errors.Add("consent", "REQUIRED",
                "tick the box to confirm you are authorized to port these numbers");
   }
+  std::string drawn_data_url;
+  if (!input.drawn.empty()) {
+    if (auto png = documents::DecodeSignaturePng(input.drawn); !png) {
+      errors.Add("drawn", png.error().api_code, png.error().message);
+    } else {
+      drawn_data_url = input.drawn;  // kept as sent: a validated PNG data URL
+    }
+  }
   if (!errors.empty()) {
     return tl::unexpected(errors.ToError());
   }
@@ -1671,6 +1685,7 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
                            {"consent", true},
                            {"consent_text", documents::ConsentText(LoaDataOf(page))},
                            {"loa_sha256", loa_sha256},
+                           {"drawn_signature", drawn_data_url},
                            {"signed_at", FormatRfc3339(FromUnixMillis(now))}};
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("UPDATE port_requests SET status = 'submitted', signed_at = $1, signature = $2, "

@@ -72,6 +72,7 @@ struct SignatureInput {
   std::string name;
   std::string title;
   bool consent = false;
+  std::string drawn;  // optional drawn signature: a PNG data URL from the page
   std::string ip;
   std::string user_agent;
 };

@@ -40,7 +40,8 @@ class LoaTest : public testing::ApiTest {
     const std::string url(data.at("signature_url").as_string());
     return {std::string(data.at("port_request_id").as_string()), url.substr(url.rfind('/') + 1)};
   }
-  api::Response Sign(const std::string& token, const std::string& name) {
+  api::Response Sign(const std::string& token, const std::string& name,
+                     const std::string& drawn = {}) {
     api::Request req;
     req.method = "POST";
     req.target = "/sign/" + token;
@@ -49,7 +50,7 @@ class LoaTest : public testing::ApiTest {
     EXPECT_TRUE(api::ParseTarget(req.target, req));
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                    {"User-Agent", "Mozilla/5.0 (iPhone; test)"}};
-    req.body = "name=" + name + "&title=CFO&consent=yes";
+    req.body = "name=" + name + "&title=CFO&consent=yes" + (drawn.empty() ? "" : "&drawn=" + drawn);
     return api_->Handle(req);
   }
 };
@@ -114,6 +115,36 @@ TEST_P(LoaTest, ResendReplacesTheLinkAndRestartsExpiry) {
   EXPECT_NE(events.body.find("\"resent\":true"), std::string::npos) << events.body;
   EXPECT_EQ(Sign(fresh, "Jane+Doe").status, 200);
   EXPECT_EQ(Call(*api_, "POST", "/v1/sip/port/port_nope/signature/resend", key_).status, 404);
+}
+
+TEST_P(LoaTest, DrawnSignatureIsCheckedAndEmbedded) {
+  const auto [id, token] = Create();
+  // A data URL that is not a PNG is refused, and nothing is signed.
+  auto bad = Sign(token, "Jane+Doe", "data%3Aimage%2Fpng%3Bbase64%2Cbm90IGEgcG5n");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("not a complete PNG"), std::string::npos) << bad.body;
+  // A real 1×1 PNG, form-encoded as a browser sends it.
+  const std::string png =
+      "data%3Aimage%2Fpng%3Bbase64%"
+      "2CiVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAA"
+      "AAAYAAjCB0C8AAAAASUVORK5CYII%3D";
+  ASSERT_EQ(Sign(token, "Jane+Doe", png).status, 200);
+  auto loa = Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_);
+  ASSERT_EQ(loa.status, 200);
+  const std::string in = dir_.path() + "/drawn.pdf";
+  std::ofstream(in, std::ios::binary) << loa.body;
+  const std::string list = dir_.path() + "/images.txt";
+  ASSERT_EQ(std::system(("pdfimages -list '" + in + "' > '" + list + "' 2>/dev/null").c_str()), 0);
+  std::ifstream f(list);
+  const std::string images((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // Once on the LOA's signature block and once on the certificate.
+  std::size_t count = 0;
+  for (std::size_t p = images.find("image"); p != std::string::npos;
+       p = images.find("image", p + 1)) {
+    ++count;
+  }
+  EXPECT_GE(count, 2u) << images;
+  EXPECT_NE(PdfText(loa.body, dir_.path()).find("Drawn signature:"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoaTest, ::testing::Values("sqlite", "postgres"));
