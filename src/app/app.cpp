@@ -98,16 +98,8 @@ void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::A
 
 net::OutboundGuard OutboundGuardFrom(const config::Config& cfg) {
   std::vector<std::string> allow;
-  std::string_view list = cfg.outbound_allow;
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    std::string item(list.substr(0, comma));
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) {
-      allow.push_back(item);
-    }
-    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  for (std::string_view cidr : config::SplitList(cfg.outbound_allow)) {
+    allow.emplace_back(cidr);
   }
   return net::OutboundGuard::FromList(allow).value_or(net::OutboundGuard{});
 }
@@ -137,16 +129,8 @@ sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
   o.timers.t1 = std::chrono::milliseconds(cfg.sip_t1_ms);
   o.timers.t2 = std::chrono::milliseconds(cfg.sip_t2_ms);
   o.timers.t4 = std::chrono::milliseconds(cfg.sip_t4_ms);
-  std::string_view servers = cfg.sip_dns_servers;
-  while (!servers.empty()) {
-    const std::size_t comma = servers.find(',');
-    std::string item(servers.substr(0, comma));
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) {
-      o.dns_servers.push_back(item);
-    }
-    servers = comma == std::string_view::npos ? std::string_view{} : servers.substr(comma + 1);
+  for (std::string_view server : config::SplitList(cfg.sip_dns_servers)) {
+    o.dns_servers.emplace_back(server);
   }
   return o;
 }

@@ -81,8 +81,9 @@ std::vector<Binding> Bindings(Config& c) {
   };
 }
 
-// Comma-separated items, trimmed, empty ones dropped.
-std::vector<std::string_view> Split(std::string_view text) {
+}  // namespace
+
+std::vector<std::string_view> SplitList(std::string_view text) {
   std::vector<std::string_view> out;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
@@ -100,6 +101,8 @@ std::vector<std::string_view> Split(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 Error Problems(std::vector<FieldError> fields) {
   Error e;
@@ -342,7 +345,7 @@ Result<void> Validate(const Config& c) {
   check(c.public_url.empty() || c.public_url.starts_with("http://") ||
             c.public_url.starts_with("https://"),
         "server.public_url", "must start with http:// or https://, or be empty");
-  for (std::string_view cidr : Split(c.outbound_allow)) {
+  for (std::string_view cidr : SplitList(c.outbound_allow)) {
     auto parsed = net::ParseCidr(cidr);
     check(parsed.has_value(), "security.outbound_allow",
           parsed ? std::string() : parsed.error().message);
@@ -373,7 +376,7 @@ Result<void> Validate(const Config& c) {
   check(c.sip_t2_ms >= c.sip_t1_ms && c.sip_t2_ms <= 60000, "sip.t2_ms",
         "must be from sip.t1_ms to 60000");
   check(c.sip_t4_ms >= 0 && c.sip_t4_ms <= 60000, "sip.t4_ms", "must be from 0 to 60000");
-  for (std::string_view server : Split(c.sip_dns_servers)) {
+  for (std::string_view server : SplitList(c.sip_dns_servers)) {
     check(SplitHostPort(server).has_value(), "sip.dns_servers",
           "entries must be host:port (got '" + std::string(server) + "')");
   }
@@ -388,7 +391,7 @@ Result<void> Validate(const Config& c) {
 
 Result<std::vector<SipListener>> ParseSipListen(std::string_view text) {
   std::vector<SipListener> out;
-  for (std::string_view item : Split(text)) {
+  for (std::string_view item : SplitList(text)) {
     const std::size_t colon = item.find(':');
     SipListener l;
     l.transport = std::string(item.substr(0, colon));

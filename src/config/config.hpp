@@ -99,6 +99,9 @@ struct Flags {
 /// Splits "host:port" / "[v6]:port"; kInvalidArgument when malformed.
 [[nodiscard]] Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view s);
 
+/// The items of a comma-separated setting ("a, b,,c" → a, b, c), trimmed.
+[[nodiscard]] std::vector<std::string_view> SplitList(std::string_view text);
+
 /// One SIP listener of sip.listen: "udp:127.0.0.1:5060" (IPv6 in brackets).
 struct SipListener {
   std::string transport;  // udp | tcp | tls
