@@ -137,7 +137,7 @@ std::string SrvName(Transport t, std::string_view host) {
 std::uint16_t DefaultPort(Transport t) { return t == Transport::kTls ? 5061 : 5060; }
 
 asio::awaitable<Result<void>> AddAddresses(DnsClient& dns, std::string host, std::uint16_t port,
-                                           Transport t, std::string via, std::vector<Target>& out,
+                                           Transport t, std::vector<Target>& out,
                                            LocateTrace* trace) {
   auto addrs = co_await dns.Address(host);
   if (trace != nullptr) {
@@ -149,7 +149,7 @@ asio::awaitable<Result<void>> AddAddresses(DnsClient& dns, std::string host, std
     co_return tl::unexpected(addrs.error());
   }
   for (const std::string& a : *addrs) {
-    out.push_back(Target{t, a, port, host, via});
+    out.push_back(Target{t, a, port, host});
   }
   co_return Result<void>{};
 }
@@ -168,7 +168,7 @@ asio::awaitable<bool> FromSrv(DnsClient& dns, std::string name, Transport t,
   }
   const std::size_t before = out.size();
   for (const SrvRecord& r : OrderSrv(std::move(*srv), RandomUpTo)) {
-    (void)co_await AddAddresses(dns, r.target, r.port, t, "srv", out, trace);
+    (void)co_await AddAddresses(dns, r.target, r.port, t, out, trace);
   }
   co_return out.size() > before;
 }
@@ -200,7 +200,7 @@ asio::awaitable<Result<std::vector<Target>>> Locate(DnsClient& dns, const Uri& u
   // §4.1/§4.2: a numeric address, or an explicit port, skips NAPTR and SRV.
   if (uri.HostIsIp()) {
     const Transport t = transport.value_or(Transport::kUdp);
-    out.push_back(Target{t, host, uri.port.value_or(DefaultPort(t)), host, "ip"});
+    out.push_back(Target{t, host, uri.port.value_or(DefaultPort(t)), host});
     if (trace != nullptr) {
       trace->steps.push_back("numeric host: no DNS");
     }
@@ -208,7 +208,7 @@ asio::awaitable<Result<std::vector<Target>>> Locate(DnsClient& dns, const Uri& u
   }
   if (uri.port) {
     const Transport t = transport.value_or(Transport::kUdp);
-    auto added = co_await AddAddresses(dns, host, *uri.port, t, "a", out, trace);
+    auto added = co_await AddAddresses(dns, host, *uri.port, t, out, trace);
     if (!added) {
       co_return tl::unexpected(added.error());
     }
@@ -217,7 +217,7 @@ asio::awaitable<Result<std::vector<Target>>> Locate(DnsClient& dns, const Uri& u
   if (transport) {
     if (!co_await FromSrv(dns, SrvName(*transport, host), *transport, out, trace)) {
       auto added =
-          co_await AddAddresses(dns, host, DefaultPort(*transport), *transport, "a", out, trace);
+          co_await AddAddresses(dns, host, DefaultPort(*transport), *transport, out, trace);
       if (!added) {
         co_return tl::unexpected(added.error());
       }
@@ -242,7 +242,7 @@ asio::awaitable<Result<std::vector<Target>>> Locate(DnsClient& dns, const Uri& u
     (void)co_await FromSrv(dns, SrvName(t, host), t, out, trace);
   }
   if (out.empty()) {
-    auto added = co_await AddAddresses(dns, host, 5060, Transport::kUdp, "a", out, trace);
+    auto added = co_await AddAddresses(dns, host, 5060, Transport::kUdp, out, trace);
     if (!added) {
       co_return tl::unexpected(added.error());
     }

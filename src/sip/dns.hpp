@@ -59,7 +59,6 @@ struct Target {
   std::string address;  // IP literal
   std::uint16_t port = 5060;
   std::string host;  // the name it came from, for TLS SNI and verification
-  std::string via;   // how it was found: "ip", "naptr", "srv", "a"
 };
 
 /// Every DNS step taken, for discovery and `sip options -v`.

@@ -84,7 +84,6 @@ TxOutput ClientTransaction::Start(TxClock::time_point now) {
     retransmit_ = now + interval_;  // Timer A / E
   }
   timeout_ = now + 64 * t_.t1;  // Timer B / F
-  transmissions_ = 1;
   return TxOutput{.send = true};
 }
 
@@ -149,7 +148,6 @@ TxOutput ClientTransaction::OnTimer(TxClock::time_point now) {
       interval_ = std::min(interval_ * 2, t_.t2);
     }
     retransmit_ = now + interval_;
-    ++transmissions_;
     out.send = true;
   }
   return out;

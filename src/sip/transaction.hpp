@@ -64,8 +64,6 @@ class ClientTransaction {
   [[nodiscard]] std::optional<TxClock::time_point> NextDeadline() const;
   [[nodiscard]] TxState State() const { return state_; }
   [[nodiscard]] bool Invite() const { return invite_; }
-  /// How many times the request went on the wire (1 + retransmissions).
-  [[nodiscard]] int Transmissions() const { return transmissions_; }
 
  private:
   TxOutput Terminate(TxOutput out);
@@ -74,7 +72,6 @@ class ClientTransaction {
   TimerConfig t_;
   TxState state_ = TxState::kTrying;
   Ms interval_{0};
-  int transmissions_ = 0;
   std::optional<TxClock::time_point> retransmit_;  // A or E
   std::optional<TxClock::time_point> timeout_;     // B or F
   std::optional<TxClock::time_point> linger_;      // D or K
