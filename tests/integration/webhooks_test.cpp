@@ -385,6 +385,21 @@ TEST(WebhooksServer, PromptDeliveryAndSigkillInFlight) {
   EXPECT_TRUE(rx.Got()[0].valid);
   // Woken by the event, not by a poll (the idle poll is 250 ms, the workflow tick 1 s).
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  // The receiver logs a request before answering it: wait until the server has recorded the
+  // answer, or a SIGKILL below would (rightly, at-least-once) deliver this one again too.
+  const std::string endpoint_id(boost::json::parse(created->body).at("data").at("id").as_string());
+  bool recorded = false;
+  while (!recorded && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    auto attempts = testing::HttpRequest(server->port(), "GET",
+                                         "/v1/webhooks/endpoints/" + endpoint_id + "/attempts", "",
+                                         {{"Authorization", auth}});
+    recorded = attempts && attempts->status == 200 &&
+               !boost::json::parse(attempts->body).at("data").at("attempts").as_array().empty();
+    if (!recorded) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ASSERT_TRUE(recorded);
 
   // The next delivery hangs at the receiver; the server dies with it in flight.
   rx.HangNext();
@@ -410,7 +425,11 @@ TEST(WebhooksServer, PromptDeliveryAndSigkillInFlight) {
          std::chrono::steady_clock::now() - restarted < std::chrono::seconds(40)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(rx.Got().size(), 3u);
+  std::string ids;
+  for (const auto& r : rx.Got()) {
+    ids += r.id + " ";
+  }
+  ASSERT_EQ(rx.Got().size(), 3u) << ids;
   EXPECT_EQ(rx.Got()[2].id, in_flight);
   EXPECT_TRUE(rx.Got()[2].valid);
 }
