@@ -137,5 +137,10 @@ ratio() { awk -v a="$1" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}'; }
   echo
   build/release/bench/sip_bench "${SIP_BENCH_SECONDS:-5}"
   echo
-  build/release/bench/webhook_bench "${WEBHOOK_BENCH_SECONDS:-5}" 2>/dev/null
+  bench_pg=""
+  if [ -n "${dsn:-}" ]; then
+    /usr/bin/psql "$dsn" -qc "CREATE DATABASE whbench" >/dev/null 2>&1 || true
+    bench_pg="${dsn%/*}/whbench"
+  fi
+  PORTLINE_BENCH_PG_DSN="$bench_pg" build/release/bench/webhook_bench "${WEBHOOK_BENCH_SECONDS:-5}" 2>/dev/null
 } | tee "$out"

@@ -223,7 +223,9 @@ int Serve(const config::Config& cfg) {
   }
   mail::MailService mail_service(**db, *mail_sender, clock, cfg.mail_from);
   api.AddEmails(mail_service);
-  webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg));
+  webhooks::WebhookOptions hook_options;
+  hook_options.ca_file = cfg.webhooks_ca_file;
+  webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg), hook_options);
   api.AddWebhooks(hooks);
   // Webhook deliveries have their own threads: a claimer and 16 workers, woken by every event.
   webhooks::Dispatcher dispatcher(hooks, 16, std::chrono::milliseconds(250));

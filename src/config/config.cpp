@@ -77,6 +77,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"mail.smtp_password", "PORTLINE_MAIL_SMTP_PASSWORD", &c.mail_smtp_password},
       {"mail.smtp_ca_file", "PORTLINE_MAIL_SMTP_CA_FILE", &c.mail_smtp_ca_file},
       {"mail.smtp_verify", "PORTLINE_MAIL_SMTP_VERIFY", &c.mail_smtp_verify},
+      {"webhooks.ca_file", "PORTLINE_WEBHOOKS_CA_FILE", &c.webhooks_ca_file},
       {"log.level", "PORTLINE_LOG_LEVEL", &c.log_level},
   };
 }

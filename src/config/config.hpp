@@ -71,6 +71,8 @@ struct Config {
   std::string mail_smtp_password;  // never logged
   std::string mail_smtp_ca_file;
   bool mail_smtp_verify = true;
+  // webhooks
+  std::string webhooks_ca_file;  // extra trust anchors for https endpoints (private CAs)
   // log
   std::string log_level = "info";
 };

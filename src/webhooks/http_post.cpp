@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -10,30 +11,15 @@
 
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace portline::webhooks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class Socket {
- public:
-  ~Socket() {
-    if (ssl_ != nullptr) {
-      SSL_free(ssl_);
-    }
-    if (ctx_ != nullptr) {
-      SSL_CTX_free(ctx_);
-    }
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int fd_ = -1;
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-};
+constexpr std::size_t kMaxHead = 16 * 1024;
+constexpr std::size_t kMaxBody = 64 * 1024;  // longer answers are cut and the connection dropped
 
 int RemainingMs(Clock::time_point deadline) {
   const auto left =
@@ -46,12 +32,205 @@ bool WaitFd(int fd, short events, Clock::time_point deadline) {
   return ::poll(&p, 1, RemainingMs(deadline)) == 1;
 }
 
+// Trimmed and lower-cased (header names and the few values we look at are ASCII).
+std::string Folded(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+    v.remove_prefix(1);
+  }
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
+    v.remove_suffix(1);
+  }
+  std::string out(v);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') {
+      ch = static_cast<char>(ch - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr a6{};
+  in_addr a4{};
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
 }  // namespace
 
-Result<HttpResult> Post(const std::string& url,
-                        const std::vector<std::pair<std::string, std::string>>& headers,
-                        const std::string& body, const net::OutboundGuard* guard,
-                        std::chrono::milliseconds timeout) {
+struct HttpClient::Conn {
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() {
+    if (ssl != nullptr) {
+      SSL_free(ssl);
+    }
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  int fd = -1;
+  SSL* ssl = nullptr;
+  Clock::time_point idle_since;
+
+  bool Write(const char* data, std::size_t n, Clock::time_point deadline) {
+    std::size_t done = 0;
+    while (done < n) {
+      long w = 0;
+      if (ssl != nullptr) {
+        w = SSL_write(ssl, data + done, static_cast<int>(n - done));
+        if (w <= 0) {
+          const int e = SSL_get_error(ssl, static_cast<int>(w));
+          if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
+              WaitFd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+            continue;
+          }
+          return false;
+        }
+      } else {
+        w = ::send(fd, data + done, n - done, MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno == EAGAIN && WaitFd(fd, POLLOUT, deadline)) {
+            continue;
+          }
+          return false;
+        }
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+  // > 0 bytes read, 0 orderly close, -1 error or deadline.
+  long Read(char* buf, std::size_t n, Clock::time_point deadline) {
+    while (true) {
+      if (ssl != nullptr) {
+        const int r = SSL_read(ssl, buf, static_cast<int>(n));
+        if (r > 0) {
+          return r;
+        }
+        const int e = SSL_get_error(ssl, r);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+            WaitFd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+          continue;
+        }
+        return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+      }
+      const long r = ::recv(fd, buf, n, 0);
+      if (r < 0 && errno == EAGAIN) {
+        if (!WaitFd(fd, POLLIN, deadline)) {
+          return -1;
+        }
+        continue;
+      }
+      return r;
+    }
+  }
+};
+
+Result<ResponseHead> ParseResponseHead(std::string_view head) {
+  ResponseHead out;
+  if (head.size() < 12 || head.substr(0, 7) != "HTTP/1." || (head[7] != '0' && head[7] != '1') ||
+      head[8] != ' ') {
+    return Fail(Errc::kInvalidArgument, "not an HTTP/1.x status line");
+  }
+  const std::string_view code = head.substr(9, 3);
+  if (std::from_chars(code.data(), code.data() + 3, out.status).ptr != code.data() + 3 ||
+      out.status < 100 || out.status > 999) {
+    return Fail(Errc::kInvalidArgument, "bad status code");
+  }
+  bool keep_alive = head[7] == '1';
+  std::size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    const std::size_t start = pos + 2;
+    const std::size_t end = std::min(head.find("\r\n", start), head.size());
+    const std::string_view line = head.substr(start, end - start);
+    pos = end < head.size() ? end : std::string_view::npos;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return Fail(Errc::kInvalidArgument, "bad header line");
+    }
+    const std::string name = Folded(line.substr(0, colon));
+    const std::string value = Folded(line.substr(colon + 1));
+    if (name == "content-length") {
+      std::int64_t n = -1;
+      if (std::from_chars(value.data(), value.data() + value.size(), n).ptr !=
+              value.data() + value.size() ||
+          n < 0 || (out.content_length >= 0 && out.content_length != n)) {
+        return Fail(Errc::kInvalidArgument, "bad Content-Length");
+      }
+      out.content_length = n;
+    } else if (name == "transfer-encoding") {
+      out.chunked = value.find("chunked") != std::string::npos;
+    } else if (name == "connection") {
+      if (value.find("close") != std::string::npos) {
+        keep_alive = false;
+      } else if (value.find("keep-alive") != std::string::npos) {
+        keep_alive = true;
+      }
+    }
+  }
+  out.close = !keep_alive;
+  return out;
+}
+
+HttpClient::HttpClient(HttpClientOptions options) : opts_(std::move(options)) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_default_verify_paths(ctx_);
+  if (!opts_.ca_file.empty() &&
+      SSL_CTX_load_verify_locations(ctx_, opts_.ca_file.c_str(), nullptr) != 1) {
+    ERR_clear_error();  // reported per delivery: the handshake fails to verify
+  }
+}
+
+HttpClient::~HttpClient() {
+  idle_.clear();
+  SSL_CTX_free(ctx_);
+}
+
+std::size_t HttpClient::IdleConnections() {
+  std::lock_guard lock(mu_);
+  return idle_.size();
+}
+
+std::unique_ptr<HttpClient::Conn> HttpClient::TakeIdle(const std::string& origin) {
+  std::unique_ptr<Conn> found;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = Clock::now();
+    for (auto it = idle_.lower_bound(origin); it != idle_.end() && it->first == origin;) {
+      if (now - it->second->idle_since > opts_.idle_timeout) {
+        it = idle_.erase(it);
+        continue;
+      }
+      found = std::move(it->second);
+      idle_.erase(it);
+      break;
+    }
+  }
+  // A peer that closed (or wrote unasked) while idle shows as readable: not reusable.
+  if (found != nullptr) {
+    pollfd p{found->fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0) {
+      found.reset();
+    }
+  }
+  return found;
+}
+
+void HttpClient::GiveBack(const std::string& origin, std::unique_ptr<Conn> conn) {
+  conn->idle_since = Clock::now();
+  std::lock_guard lock(mu_);
+  if (idle_.count(origin) < opts_.max_idle_per_origin) {
+    idle_.emplace(origin, std::move(conn));
+  }
+}
+
+Result<HttpResult> HttpClient::Post(const std::string& url,
+                                    const std::vector<std::pair<std::string, std::string>>& headers,
+                                    const std::string& body, const net::OutboundGuard* guard,
+                                    std::chrono::milliseconds timeout) {
   const auto started = Clock::now();
   const auto deadline = started + timeout;
   auto parsed = boost::urls::parse_uri(url);
@@ -69,163 +248,234 @@ Result<HttpResult> Post(const std::string& url,
   if (target.empty()) {
     target = "/";
   }
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-    return Fail(Errc::kUnavailable, "cannot resolve " + host);
-  }
-  // The guard judges the address we connect to (after DNS), so re-resolution cannot bypass it.
-  Socket s;
-  std::string refused;
-  std::string last_error = "no address";
-  for (addrinfo* a = res; a != nullptr && s.fd_ < 0; a = a->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* src =
-        a->ai_family == AF_INET6
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr);
-    inet_ntop(a->ai_family, src, text, sizeof(text));
-    if (guard != nullptr) {
-      if (auto ok = guard->Check(text); !ok) {
-        refused = ok.error().message;
-        continue;
-      }
-    }
-    const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last_error = std::strerror(errno);
-      ::close(fd);
-      continue;
-    }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (!WaitFd(fd, POLLOUT, deadline) || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
-        err != 0) {
-      last_error = err != 0 ? std::strerror(err) : "connect timed out";
-      ::close(fd);
-      continue;
-    }
-    s.fd_ = fd;
-  }
-  freeaddrinfo(res);
-  if (s.fd_ < 0) {
-    if (!refused.empty()) {
-      return FailCode(Errc::kPermissionDenied, "OUTBOUND_ADDRESS_REFUSED", refused);
-    }
-    return Fail(Errc::kUnavailable, "connect to " + host + ":" + port + ": " + last_error);
-  }
-  auto io_write = [&](const char* data, std::size_t n) -> bool {
-    std::size_t done = 0;
-    while (done < n) {
-      long w = 0;
-      if (s.ssl_ != nullptr) {
-        w = SSL_write(s.ssl_, data + done, static_cast<int>(n - done));
-        if (w <= 0) {
-          const int e = SSL_get_error(s.ssl_, static_cast<int>(w));
-          if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
-              WaitFd(s.fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-            continue;
-          }
-          return false;
-        }
-      } else {
-        w = ::send(s.fd_, data + done, n - done, MSG_NOSIGNAL);
-        if (w < 0) {
-          if (errno == EAGAIN && WaitFd(s.fd_, POLLOUT, deadline)) {
-            continue;
-          }
-          return false;
-        }
-      }
-      done += static_cast<std::size_t>(w);
-    }
-    return true;
-  };
-  auto io_read = [&](char* buf, std::size_t n) -> long {
-    while (true) {
-      if (s.ssl_ != nullptr) {
-        const int r = SSL_read(s.ssl_, buf, static_cast<int>(n));
-        if (r > 0) {
-          return r;
-        }
-        const int e = SSL_get_error(s.ssl_, r);
-        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-            WaitFd(s.fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-          continue;
-        }
-        return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-      }
-      const long r = ::recv(s.fd_, buf, n, 0);
-      if (r < 0 && errno == EAGAIN) {
-        if (!WaitFd(s.fd_, POLLIN, deadline)) {
-          return -1;
-        }
-        continue;
-      }
-      return r;
-    }
-  };
-  if (tls) {
-    s.ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(s.ctx_, TLS1_2_VERSION);
-    SSL_CTX_set_verify(s.ctx_, SSL_VERIFY_PEER, nullptr);
-    SSL_CTX_set_default_verify_paths(s.ctx_);
-    s.ssl_ = SSL_new(s.ctx_);
-    SSL_set_fd(s.ssl_, s.fd_);
-    SSL_ctrl(s.ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(host.c_str()));
-    X509_VERIFY_PARAM_set1_host(SSL_get0_param(s.ssl_), host.c_str(), 0);
-    while (true) {
-      const int r = SSL_connect(s.ssl_);
-      if (r == 1) {
-        break;
-      }
-      const int e = SSL_get_error(s.ssl_, r);
-      if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-          WaitFd(s.fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-        continue;
-      }
-      const long v = SSL_get_verify_result(s.ssl_);
-      return Fail(Errc::kUnavailable,
-                  std::string("TLS handshake with ") + host + " failed: " +
-                      (v != X509_V_OK ? X509_verify_cert_error_string(v) : "handshake error"));
-    }
-  }
-  std::string request =
-      "POST " + target + " HTTP/1.1\r\nHost: " + host + (parsed->has_port() ? ":" + port : "") +
-      "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  // Connections opened under one guard are never lent to a caller with another.
+  char guard_tag[32];
+  std::snprintf(guard_tag, sizeof(guard_tag), "%p", static_cast<const void*>(guard));
+  const std::string origin = scheme + "://" + host + ":" + port + "#" + guard_tag;
+
+  std::string request = "POST " + target + " HTTP/1.1\r\nHost: " + host +
+                        (parsed->has_port() ? ":" + port : "") +
+                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [k, v] : headers) {
     request += k + ": " + v + "\r\n";
   }
   request += "\r\n";
-  if (!io_write(request.data(), request.size()) || !io_write(body.data(), body.size())) {
-    return Fail(Errc::kUnavailable, "connection lost while sending to " + host);
-  }
-  std::string in;
-  char buf[4096];
-  while (in.find("\r\n\r\n") == std::string::npos || in.size() < 16 * 1024) {
-    const long n = io_read(buf, sizeof(buf));
-    if (n <= 0) {
-      break;
+  request += body;
+
+  auto connect = [&]() -> Result<std::unique_ptr<Conn>> {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+      return Fail(Errc::kUnavailable, "cannot resolve " + host);
     }
-    in.append(buf, static_cast<std::size_t>(n));
-    if (in.size() > 64 * 1024) {
-      break;
+    // The guard judges the address we connect to (after DNS), so re-resolution cannot bypass it.
+    auto c = std::make_unique<Conn>();
+    std::string refused;
+    std::string last_error = "no address";
+    for (addrinfo* a = res; a != nullptr && c->fd < 0; a = a->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      const void* src =
+          a->ai_family == AF_INET6
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr);
+      inet_ntop(a->ai_family, src, text, sizeof(text));
+      if (guard != nullptr) {
+        if (auto ok = guard->Check(text); !ok) {
+          refused = ok.error().message;
+          continue;
+        }
+      }
+      const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        last_error = std::strerror(errno);
+        ::close(fd);
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (!WaitFd(fd, POLLOUT, deadline) ||
+          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        last_error = err != 0 ? std::strerror(err) : "connect timed out";
+        ::close(fd);
+        continue;
+      }
+      c->fd = fd;
     }
+    freeaddrinfo(res);
+    if (c->fd < 0) {
+      if (!refused.empty()) {
+        return FailCode(Errc::kPermissionDenied, "OUTBOUND_ADDRESS_REFUSED", refused);
+      }
+      return Fail(Errc::kUnavailable, "connect to " + host + ":" + port + ": " + last_error);
+    }
+    if (tls) {
+      c->ssl = SSL_new(ctx_);
+      SSL_set_fd(c->ssl, c->fd);
+      if (IsIpLiteral(host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host.c_str());
+      } else {
+        SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(host.c_str()));
+        X509_VERIFY_PARAM_set1_host(SSL_get0_param(c->ssl), host.c_str(), 0);
+      }
+      while (true) {
+        const int r = SSL_connect(c->ssl);
+        if (r == 1) {
+          break;
+        }
+        const int e = SSL_get_error(c->ssl, r);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+            WaitFd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+          continue;
+        }
+        const long v = SSL_get_verify_result(c->ssl);
+        ERR_clear_error();
+        return Fail(Errc::kUnavailable,
+                    std::string("TLS handshake with ") + host + " failed: " +
+                        (v != X509_V_OK ? X509_verify_cert_error_string(v) : "handshake error"));
+      }
+    }
+    return c;
+  };
+
+  // One exchange; `nothing_back` tells a stale pooled connection from a real failure.
+  auto exchange = [&](Conn& c, bool& nothing_back, bool& reusable) -> Result<HttpResult> {
+    nothing_back = true;
+    reusable = false;
+    if (!c.Write(request.data(), request.size(), deadline)) {
+      return Fail(Errc::kUnavailable, "connection lost while sending to " + host);
+    }
+    std::string in;
+    char buf[8192];
+    std::size_t head_end = std::string::npos;
+    ResponseHead head;
+    while (true) {  // the head, skipping 1xx interim answers
+      while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
+        if (in.size() > kMaxHead) {
+          return Fail(Errc::kUnavailable, "response head longer than 16 KiB");
+        }
+        const long n = c.Read(buf, sizeof(buf), deadline);
+        if (n <= 0) {
+          if (RemainingMs(deadline) == 0) {
+            return Fail(Errc::kDeadlineExceeded,
+                        "no response within " + std::to_string(timeout.count()) + " ms");
+          }
+          return Fail(Errc::kUnavailable, in.empty() ? "connection closed without a response"
+                                                     : "connection closed mid-response");
+        }
+        nothing_back = false;
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      PORTLINE_ASSIGN_OR_RETURN(head, ParseResponseHead(std::string_view(in).substr(0, head_end)));
+      in.erase(0, head_end + 4);
+      if (head.status >= 200) {
+        break;
+      }
+    }
+    HttpResult out;
+    out.status = head.status;
+    std::string body_in;
+    bool complete = false;
+    if (head.chunked) {
+      // Decode chunks until the last one (its trailers ignored), within kMaxBody.
+      std::size_t pos = 0;
+      while (!complete) {
+        const std::size_t eol = in.find("\r\n", pos);
+        if (eol == std::string::npos) {
+          if (in.size() > kMaxBody + kMaxHead) {
+            break;
+          }
+          const long n = c.Read(buf, sizeof(buf), deadline);
+          if (n <= 0) {
+            break;
+          }
+          in.append(buf, static_cast<std::size_t>(n));
+          continue;
+        }
+        std::size_t size = 0;
+        const char* first = in.data() + pos;
+        const auto [p, ec] = std::from_chars(first, in.data() + eol, size, 16);
+        if (ec != std::errc() || p == first || size > kMaxBody) {
+          break;
+        }
+        if (size == 0) {
+          // Last chunk: an empty trailer section ends it.
+          const std::size_t trailer_end = in.find("\r\n\r\n", eol);
+          if (in.compare(eol, 4, "\r\n\r\n") == 0 || trailer_end != std::string::npos) {
+            complete = true;
+            break;
+          }
+          const long n = c.Read(buf, sizeof(buf), deadline);
+          if (n <= 0) {
+            break;
+          }
+          in.append(buf, static_cast<std::size_t>(n));
+          continue;
+        }
+        while (in.size() < eol + 2 + size + 2) {
+          const long n = c.Read(buf, sizeof(buf), deadline);
+          if (n <= 0) {
+            break;
+          }
+          in.append(buf, static_cast<std::size_t>(n));
+        }
+        if (in.size() < eol + 2 + size + 2 || body_in.size() + size > kMaxBody) {
+          break;
+        }
+        body_in.append(in, eol + 2, size);
+        pos = eol + 2 + size + 2;
+      }
+    } else if (head.content_length >= 0) {
+      const auto need = static_cast<std::size_t>(head.content_length);
+      while (in.size() < std::min(need, kMaxBody)) {
+        const long n = c.Read(buf, sizeof(buf), deadline);
+        if (n <= 0) {
+          break;
+        }
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      complete = in.size() == need;  // more than announced, or cut short: drop the connection
+      body_in = std::move(in);
+    } else {
+      // Delimited by the close: read what fits, never reuse.
+      while (in.size() < kMaxBody) {
+        const long n = c.Read(buf, sizeof(buf), deadline);
+        if (n <= 0) {
+          break;
+        }
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      body_in = std::move(in);
+    }
+    out.body_excerpt = body_in.substr(0, 500);
+    reusable = complete && !head.close;
+    return out;
+  };
+
+  for (int round = 0; round < 2; ++round) {
+    std::unique_ptr<Conn> c = TakeIdle(origin);
+    const bool pooled = c != nullptr;
+    if (!pooled) {
+      PORTLINE_ASSIGN_OR_RETURN(c, connect());
+    }
+    bool nothing_back = true;
+    bool reusable = false;
+    auto result = exchange(*c, nothing_back, reusable);
+    if (!result && pooled && nothing_back && RemainingMs(deadline) > 0) {
+      continue;  // the peer had closed the idle connection: once more on a fresh one
+    }
+    if (result) {
+      result->reused = pooled;
+      result->duration =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      if (reusable) {
+        GiveBack(origin, std::move(c));
+      }
+    }
+    return result;
   }
-  if (in.rfind("HTTP/1.", 0) != 0 || in.size() < 12) {
-    return Fail(Errc::kDeadlineExceeded,
-                RemainingMs(deadline) == 0
-                    ? "no response within " + std::to_string(timeout.count()) + " ms"
-                    : "not an HTTP response");
-  }
-  HttpResult out;
-  out.status = std::atoi(in.substr(9, 3).c_str());
-  const std::size_t head_end = in.find("\r\n\r\n");
-  out.body_excerpt = head_end == std::string::npos ? std::string() : in.substr(head_end + 4, 500);
-  out.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  return out;
+  return Fail(Errc::kUnavailable, "connection to " + host + " closed twice");
 }
 
 }  // namespace portline::webhooks

@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -96,7 +97,12 @@ bool Subscribed(std::string_view types_json, std::string_view type) {
 
 WebhookService::WebhookService(store::Database& db, const SecretBox& box, const Clock& clock,
                                net::OutboundGuard guard, WebhookOptions options)
-    : db_(db), box_(box), clock_(clock), guard_(std::move(guard)), opts_(options) {}
+    : db_(db),
+      box_(box),
+      clock_(clock),
+      guard_(std::move(guard)),
+      opts_(std::move(options)),
+      http_(HttpClientOptions{.ca_file = opts_.ca_file}) {}
 
 Result<json::value> WebhookService::CreateEndpoint(std::string_view org, const json::object& body) {
   FieldErrors errors;
@@ -332,90 +338,174 @@ Result<json::value> WebhookService::Redeliver(std::string_view org, std::string_
   return json::object{{"event_id", std::string(event_id)}, {"endpoints", std::move(queued)}};
 }
 
+namespace {
+
+// "$a, $b, …" for `n` parameters appended to `params` from `values`.
+std::string Placeholders(store::Params& params, const std::vector<std::string>& values) {
+  std::string out;
+  for (const std::string& v : values) {
+    params.emplace_back(v);
+    out += (out.empty() ? "$" : ", $") + std::to_string(params.size());
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<WebhookService::Job>> WebhookService::Claim(int max) {
-  const std::int64_t now = ToUnixMillis(clock_.Now());
+  return RecordAndClaim({}, max);
+}
+
+Result<void> WebhookService::RecordOutcomes(const std::vector<Outcome>& outcomes) {
+  if (outcomes.empty()) {
+    return {};
+  }
+  return RecordAndClaim(outcomes, 0).map([](auto&&) {});
+}
+
+Result<std::vector<WebhookService::Job>> WebhookService::RecordAndClaim(
+    const std::vector<Outcome>& outcomes, int max, const FinishedCounts& finished) {
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   std::vector<Job> jobs;
-  PORTLINE_ASSIGN_OR_RETURN(auto lease_conn, db_.Acquire());
-  auto claim = [&](store::Connection& tx) -> Result<void> {
+  auto both = [&](store::Connection& c) -> Result<void> {
+    PORTLINE_RETURN_IF_ERROR(RecordIn(c, outcomes));
+    if (max > 0) {
+      PORTLINE_ASSIGN_OR_RETURN(jobs, ClaimIn(c, max, finished));
+    }
+    return {};
+  };
+  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, both));
+  return jobs;
+}
+
+Result<std::vector<WebhookService::Job>> WebhookService::ClaimIn(store::Connection& tx, int max,
+                                                                 const FinishedCounts& finished) {
+  const std::int64_t now = ToUnixMillis(clock_.Now());
+  const std::int64_t lease =
+      now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 5'000;
+  std::vector<Job> jobs;
+  const bool pg = tx.backend() == store::Backend::kPostgres;
+  {
     store::Connection* conn = &tx;
-    // Deliveries in flight anywhere (any node), per endpoint: endpoints at their cap are left
-    // out of the candidate window, so they cannot crowd out the others.
+    // Each enabled endpoint with what it has in flight (any node) and its earliest pending
+    // delivery: two probes of its own index range. Claims then take each endpoint's due
+    // deliveries separately, so the backlog of an endpoint held at its cap (a slow receiver) is
+    // never stepped over to reach the others.
     PORTLINE_ASSIGN_OR_RETURN(
-        auto inflight,
-        conn->Query("SELECT f.endpoint_id, COUNT(*), e.max_concurrency FROM webhook_deliveries f "
-                    "JOIN webhook_endpoints e ON e.id = f.endpoint_id WHERE f.status = "
-                    "'delivering' AND f.lease_until >= $1 GROUP BY f.endpoint_id, "
-                    "e.max_concurrency",
+        auto endpoints,
+        conn->Query("SELECT e.id, e.url, e.secret, e.previous_secret, e.previous_expires_at, "
+                    "e.max_concurrency, e.failing_since, (SELECT d.next_attempt_at FROM "
+                    "webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending' "
+                    "ORDER BY d.next_attempt_at LIMIT 1), (SELECT COUNT(*) FROM "
+                    "webhook_deliveries f WHERE f.endpoint_id = e.id AND f.status = 'delivering' "
+                    "AND f.lease_until >= $1) FROM webhook_endpoints e WHERE e.enabled = 1",
                     {now}));
+    std::map<std::string, const store::Row*> by_id;
     std::map<std::string, std::int64_t> busy;
-    std::vector<std::string> capped;
-    for (const auto& r : inflight) {
-      busy[r.Text(0)] = r.Int(1);
-      if (r.Int(1) >= r.Int(2)) {
-        capped.push_back(r.Text(0));
+    std::vector<std::pair<std::int64_t, const store::Row*>> due;
+    for (const auto& e : endpoints) {
+      by_id[e.Text(0)] = &e;
+      busy[e.Text(0)] = e.Int(8);
+      if (!e.IsNull(7) && e.Int(7) <= now) {
+        due.emplace_back(e.Int(7), &e);
       }
     }
-    std::string sql =
-        "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, e.url, e.secret, "
-        "e.previous_secret, e.previous_expires_at, e.max_concurrency, v.payload, "
-        "e.failing_since FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = "
-        "d.endpoint_id JOIN webhook_events v ON v.id = d.event_id WHERE e.enabled = 1 AND "
-        "((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'delivering' AND "
-        "d.lease_until < $1))";
-    store::Params params{now, static_cast<std::int64_t>(opts_.batch * 4)};
-    if (!capped.empty()) {
-      sql += " AND d.endpoint_id NOT IN (";
-      for (std::size_t i = 0; i < capped.size(); ++i) {
-        params.emplace_back(capped[i]);
-        sql += (i == 0 ? "$" : ", $") + std::to_string(params.size());
+    if (finished) {
+      for (const auto& [endpoint, n] : finished()) {
+        busy[endpoint] -= n;
       }
-      sql += ")";
     }
-    sql += " ORDER BY d.next_attempt_at, v.sequence LIMIT $2";
-    PORTLINE_ASSIGN_OR_RETURN(auto rows, conn->Query(sql, params));
-    std::map<std::string, std::int64_t>& taken = busy;
-    const std::int64_t lease =
-        now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 5'000;
-    for (const auto& r : rows) {
-      if (static_cast<int>(jobs.size()) >= max) {
-        break;
-      }
-      const std::string endpoint = r.Text(2);
-      std::int64_t& n = taken[endpoint];
-      if (n >= r.Int(8)) {
-        continue;  // this endpoint is at its concurrency cap
+    std::sort(due.begin(), due.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Claimed rows (id, event_id, attempts, endpoint_id) become jobs once their payloads are read.
+    std::vector<store::Row> claimed;
+    // Leases that ran out first (a node died mid-delivery); rare, so one row at a time, and
+    // looked for at most once a second: on PostgreSQL the scan steps over the dead index entries
+    // every claimed row leaves in the 'delivering' range until vacuum, and it dominated claims.
+    store::Rows expired;
+    std::int64_t last_scan = last_lease_scan_ms_.load();
+    if (now - last_scan >= 1000 && last_lease_scan_ms_.compare_exchange_strong(last_scan, now)) {
+      PORTLINE_ASSIGN_OR_RETURN(
+          expired,
+          conn->Query("SELECT id, event_id, attempts, endpoint_id FROM webhook_deliveries WHERE "
+                      "status = 'delivering' AND lease_until < $1 ORDER BY lease_until LIMIT $2",
+                      {now, static_cast<std::int64_t>(max)}));
+    }
+    for (auto& d : expired) {
+      const auto e = by_id.find(d.Text(3));
+      if (e == by_id.end() || busy[d.Text(3)] >= e->second->Int(5)) {
+        continue;  // disabled, or at its cap: later
       }
       PORTLINE_ASSIGN_OR_RETURN(
-          const std::int64_t claimed,
-          conn->Execute("UPDATE webhook_deliveries SET status = 'delivering', lease_until = $1 "
-                        "WHERE id = $2 AND (status = 'pending' OR (status = 'delivering' AND "
-                        "lease_until < $3))",
-                        {lease, r.Text(0), now}));
-      if (claimed == 0) {
-        continue;  // another node took it
+          const std::int64_t n,
+          conn->Execute("UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2 AND "
+                        "status = 'delivering' AND lease_until < $3",
+                        {lease, d.Text(0), now}));
+      if (n == 1) {
+        ++busy[d.Text(3)];
+        claimed.push_back(std::move(d));
       }
-      ++n;
+    }
+    // Then each due endpoint, oldest first, up to its free slots: one statement per endpoint.
+    // On PostgreSQL, SKIP LOCKED passes over rows another node is claiming, and the outer status
+    // test drops a row that node took meanwhile (re-checked after the row lock). SQLite has one
+    // writer at a time, and there the outer test would make it walk every pending row.
+    const std::string claim_sql =
+        std::string(
+            "UPDATE webhook_deliveries SET status = 'delivering', lease_until = $1 "
+            "WHERE id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 AND "
+            "status = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at "
+            "LIMIT $4") +
+        (pg ? " FOR UPDATE SKIP LOCKED) AND status = 'pending'" : ")") +
+        " RETURNING id, event_id, attempts, endpoint_id";
+    for (const auto& [due_at, e] : due) {
+      const std::int64_t room = std::min<std::int64_t>(
+          e->Int(5) - busy[e->Text(0)], max - static_cast<std::int64_t>(claimed.size()));
+      if (room <= 0) {
+        continue;
+      }
+      PORTLINE_ASSIGN_OR_RETURN(auto rows, conn->Query(claim_sql, {lease, e->Text(0), now, room}));
+      for (auto& d : rows) {
+        claimed.push_back(std::move(d));
+      }
+    }
+    if (claimed.empty()) {
+      return {};
+    }
+    std::vector<std::string> event_ids;
+    for (const auto& d : claimed) {
+      event_ids.push_back(d.Text(1));
+    }
+    store::Params params;
+    const std::string in = Placeholders(params, event_ids);
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto payloads,
+        conn->Query("SELECT id, payload FROM webhook_events WHERE id IN (" + in + ")", params));
+    std::map<std::string, std::string> payload_of;
+    for (auto& r : payloads) {
+      payload_of[r.Text(0)] = r.Text(1);
+    }
+    for (const auto& d : claimed) {
+      const store::Row& e = *by_id.at(d.Text(3));
       Job j;
-      j.delivery = r.Text(0);
-      j.event = r.Text(1);
-      j.endpoint = endpoint;
-      j.attempts = r.Int(3);
-      j.url = r.Text(4);
-      j.payload = r.Text(9);
-      j.failing_since = r.OptInt(10);
-      if (auto s = box_.Open(r.Text(5))) {
-        j.secrets.push_back(*s);
+      j.delivery = d.Text(0);
+      j.event = d.Text(1);
+      j.attempts = d.Int(2);
+      j.payload = payload_of[j.event];
+      j.endpoint = e.Text(0);
+      j.url = e.Text(1);
+      j.failing_since = e.OptInt(6);
+      if (auto secret = box_.Open(e.Text(2))) {
+        j.secrets.push_back(*secret);
       }
-      if (!r.IsNull(6) && r.OptInt(7).value_or(0) > now) {
-        if (auto s = box_.Open(r.Text(6))) {
-          j.secrets.push_back(*s);
+      if (!e.IsNull(3) && e.OptInt(4).value_or(0) > now) {
+        if (auto secret = box_.Open(e.Text(3))) {
+          j.secrets.push_back(*secret);
         }
       }
       jobs.push_back(std::move(j));
     }
-    return {};
-  };
-  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease_conn, claim));
+  }
   return jobs;
 }
 
@@ -431,13 +521,13 @@ WebhookService::Outcome WebhookService::Send(const Job& j) {
   Outcome o;
   o.job = j;
   o.started = ToUnixMillis(clock_.Now());
-  auto result = Post(j.url,
-                     {{"Content-Type", "application/json"},
-                      {"User-Agent", "Portline-Webhooks/1"},
-                      {"webhook-id", j.event},
-                      {"webhook-timestamp", std::to_string(ts)},
-                      {"webhook-signature", signatures}},
-                     j.payload, &guard_, opts_.timeout);
+  auto result = http_.Post(j.url,
+                           {{"Content-Type", "application/json"},
+                            {"User-Agent", "Portline-Webhooks/1"},
+                            {"webhook-id", j.event},
+                            {"webhook-timestamp", std::to_string(ts)},
+                            {"webhook-signature", signatures}},
+                           j.payload, &guard_, opts_.timeout);
   o.done = ToUnixMillis(clock_.Now());
   if (result) {
     o.status = result->status;
@@ -453,62 +543,106 @@ WebhookService::Outcome WebhookService::Send(const Job& j) {
   return o;
 }
 
-Result<void> WebhookService::RecordOutcomes(const std::vector<Outcome>& outcomes) {
+Result<void> WebhookService::RecordIn(store::Connection& c, const std::vector<Outcome>& outcomes) {
   if (outcomes.empty()) {
     return {};
   }
   thread_local std::mt19937 rng{std::random_device{}()};
-  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  auto record = [&](store::Connection& c) -> Result<void> {
-    for (const Outcome& o : outcomes) {
-      const Job& j = o.job;
-      const std::int64_t attempt = j.attempts + 1;
-      const bool ok = o.status >= 200 && o.status < 300;
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
-          "started_at, duration_ms, status_code, error, response) VALUES ($1, $2, $3, $4, $5, "
-          "$6, $7, $8, $9, $10)",
-          {NewId("wa", clock_.Now()), j.delivery, j.endpoint, j.event, attempt, o.started,
-           o.duration_ms,
-           o.status != 0 ? store::Param(static_cast<std::int64_t>(o.status))
-                         : store::Param(nullptr),
-           o.error.empty() ? store::Param(nullptr) : store::Param(o.error),
-           o.status != 0 ? store::Param(o.response) : store::Param(nullptr)}));
-      if (ok) {
-        PORTLINE_RETURN_IF_ERROR(c.Execute(
-            "UPDATE webhook_deliveries SET status = 'succeeded', attempts = $1, completed_at = "
-            "$2, lease_until = NULL WHERE id = $3",
-            {attempt, o.done, j.delivery}));
-        if (j.failing_since) {
-          PORTLINE_RETURN_IF_ERROR(c.Execute(
-              "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {j.endpoint}));
-        }
-        continue;
+  // Built before the transaction: one INSERT of every attempt, one UPDATE of every delivery
+  // (a derived table of new states; the same SQL on both backends), and endpoint health changes
+  // once per endpoint.
+  store::Params attempt_params;
+  std::string attempt_rows;
+  store::Params state_params;
+  std::string state_rows;
+  std::map<std::string, std::int64_t> failing;  // endpoint → first failure in this batch
+  std::map<std::string, std::string> disable;   // endpoint → reason
+  std::set<std::string> recovered;
+  std::deque<std::string> ids;  // parameters hold views: the attempt ids live here
+  auto add = [](store::Params& params, store::Param p) {
+    params.push_back(std::move(p));
+    return "$" + std::to_string(params.size());
+  };
+  for (const Outcome& o : outcomes) {
+    const Job& j = o.job;
+    const std::int64_t attempt = j.attempts + 1;
+    const bool ok = o.status >= 200 && o.status < 300;
+    attempt_rows +=
+        std::string(attempt_rows.empty() ? "" : ", ") + "(" +
+        add(attempt_params, ids.emplace_back(NewId("wa", clock_.Now()))) + ", " +
+        add(attempt_params, j.delivery) + ", " + add(attempt_params, j.endpoint) + ", " +
+        add(attempt_params, j.event) + ", " + add(attempt_params, attempt) + ", " +
+        add(attempt_params, o.started) + ", " + add(attempt_params, o.duration_ms) + ", CAST(" +
+        add(attempt_params, o.status != 0 ? store::Param(static_cast<std::int64_t>(o.status))
+                                          : store::Param(nullptr)) +
+        " AS BIGINT), CAST(" +
+        add(attempt_params, o.error.empty() ? store::Param(nullptr) : store::Param(o.error)) +
+        " AS TEXT), CAST(" +
+        add(attempt_params, o.status != 0 ? store::Param(o.response) : store::Param(nullptr)) +
+        " AS TEXT))";
+    const char* status = "succeeded";
+    std::optional<std::int64_t> next_at;
+    std::optional<std::int64_t> completed = o.done;
+    if (ok) {
+      if (j.failing_since) {
+        recovered.insert(j.endpoint);
       }
+    } else {
       const bool exhausted = attempt >= static_cast<std::int64_t>(std::size(kLadderMs));
       std::int64_t delay = exhausted ? 0 : kLadderMs[attempt];
       delay += static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(rng) *
                                          static_cast<double>(delay));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
-          "lease_until = NULL, completed_at = $4 WHERE id = $5",
-          {exhausted ? "failed" : "pending", attempt, o.done + delay,
-           exhausted ? store::Param(o.done) : store::Param(nullptr), j.delivery}));
+      status = exhausted ? "failed" : "pending";
+      next_at = o.done + delay;
+      if (!exhausted) {
+        completed.reset();
+      }
       const std::int64_t since = j.failing_since.value_or(o.done);
       if (o.done - since >= kDisableAfterMs) {
-        PORTLINE_RETURN_IF_ERROR(c.Execute(
-            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
-            {"every delivery failed for 5 days (last: " + o.error + ")", j.endpoint}));
-      } else if (!j.failing_since) {
-        PORTLINE_RETURN_IF_ERROR(c.Execute(
-            "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS "
-            "NULL",
-            {o.done, j.endpoint}));
+        disable[j.endpoint] = "every delivery failed for 5 days (last: " + o.error + ")";
+      } else if (!j.failing_since && !failing.contains(j.endpoint)) {
+        failing[j.endpoint] = o.done;
       }
     }
-    return {};
-  };
-  return store::WithTransaction(*lease, record);
+    auto opt = [](std::optional<std::int64_t> v) {
+      return v ? store::Param(*v) : store::Param(nullptr);
+    };
+    state_rows += std::string(state_rows.empty() ? "SELECT " : " UNION ALL SELECT ") + "CAST(" +
+                  add(state_params, j.delivery) + " AS TEXT) AS id, CAST(" +
+                  add(state_params, status) + " AS TEXT) AS status, CAST(" +
+                  add(state_params, attempt) + " AS BIGINT) AS attempts, CAST(" +
+                  add(state_params, opt(next_at)) + " AS BIGINT) AS next_at, CAST(" +
+                  add(state_params, opt(completed)) + " AS BIGINT) AS completed";
+  }
+  const std::string insert_attempts =
+      "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
+      "started_at, duration_ms, status_code, error, response) VALUES " +
+      attempt_rows;
+  const std::string update_states =
+      "UPDATE webhook_deliveries SET status = v.status, attempts = v.attempts, next_attempt_at "
+      "= COALESCE(v.next_at, webhook_deliveries.next_attempt_at), completed_at = v.completed, "
+      "lease_until = NULL FROM (" +
+      state_rows + ") AS v WHERE webhook_deliveries.id = v.id";
+  {
+    PORTLINE_RETURN_IF_ERROR(c.Execute(insert_attempts, attempt_params));
+    PORTLINE_RETURN_IF_ERROR(c.Execute(update_states, state_params));
+    for (const std::string& endpoint : recovered) {
+      PORTLINE_RETURN_IF_ERROR(
+          c.Execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {endpoint}));
+    }
+    for (const auto& [endpoint, since] : failing) {
+      PORTLINE_RETURN_IF_ERROR(
+          c.Execute("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND "
+                    "failing_since IS NULL",
+                    {since, endpoint}));
+    }
+    for (const auto& [endpoint, reason] : disable) {
+      PORTLINE_RETURN_IF_ERROR(
+          c.Execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+                    {reason, endpoint}));
+    }
+  }
+  return {};
 }
 
 Result<int> WebhookService::RunDue() {
@@ -577,29 +711,37 @@ void Dispatcher::Notify() {
 }
 
 void Dispatcher::ClaimLoop() {
+  // Posted but not yet recorded: still "delivering" in the database, no longer in flight.
+  const WebhookService::FinishedCounts finished = [this] {
+    std::map<std::string, std::int64_t> out;
+    std::lock_guard lock(mu_);
+    for (const auto& o : outcomes_) {
+      ++out[o.job.endpoint];
+    }
+    return out;
+  };
   int quick_retries = 0;
   while (true) {
     int free_slots = 0;
+    std::vector<WebhookService::Outcome> done;
     {
       std::unique_lock lock(mu_);
       if (!running_) {
         return;
       }
-      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_ - recording_;
-    }
-    std::vector<WebhookService::Outcome> done;
-    {
-      std::lock_guard lock(mu_);
       done.swap(outcomes_);
+      // What is recorded below frees its slot in the same transaction.
+      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_ - recording_ +
+                   static_cast<int>(done.size());
     }
-    if (!done.empty()) {
-      (void)service_.RecordOutcomes(done);  // one transaction for the batch: a single writer
-      std::lock_guard lock(mu_);
-      recording_ -= static_cast<int>(done.size());
-    }
+    // One transaction records the finished batch and claims the next (a single writer).
     int claimed = 0;
-    if (free_slots > 0) {
-      auto jobs = service_.Claim(free_slots);
+    if (!done.empty() || free_slots > 0) {
+      auto jobs = service_.RecordAndClaim(done, free_slots, finished);
+      if (!done.empty()) {
+        std::lock_guard lock(mu_);
+        recording_ -= static_cast<int>(done.size());
+      }
       if (jobs) {
         std::lock_guard lock(mu_);
         for (auto& j : *jobs) {

@@ -5,11 +5,15 @@
 // signed the Standard Webhooks way, retried on the ladder 0, 5 s, 5 min, 30 min, 2 h, 5 h,
 // 10 h, 10 h (±10 % jitter), endpoints disabled after 5 days of failures, every attempt logged.
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +26,7 @@
 #include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
 #include "store/database.hpp"
+#include "webhooks/http_post.hpp"
 
 namespace portline::webhooks {
 
@@ -30,6 +35,7 @@ struct WebhookOptions {
   int batch = 200;                           // deliveries claimed per round
   int threads = 16;                          // deliveries in flight per round
   std::chrono::hours previous_secret_valid{24};
+  std::string ca_file;  // extra CA bundle trusted for https endpoints (besides the system's)
 };
 
 class WebhookService {
@@ -84,6 +90,13 @@ class WebhookService {
   [[nodiscard]] Outcome Send(const Job& job);
   /// Records attempts and outcomes (retry schedule, failures, endpoint health) in one transaction.
   [[nodiscard]] Result<void> RecordOutcomes(const std::vector<Outcome>& outcomes);
+  /// Both in one transaction (what a dispatcher does each round: one commit, not two).
+  /// `finished` (optional) counts, per endpoint, deliveries that have ended but are not recorded
+  /// yet: they no longer use the endpoint's concurrency, so the claim does not count them.
+  using FinishedCounts = std::function<std::map<std::string, std::int64_t>()>;
+  [[nodiscard]] Result<std::vector<Job>> RecordAndClaim(const std::vector<Outcome>& outcomes,
+                                                        int max,
+                                                        const FinishedCounts& finished = {});
 
   /// Records an event and its deliveries inside the caller's transaction. `data` is the event's
   /// own data (port_request_id is added).
@@ -93,11 +106,16 @@ class WebhookService {
                              std::int64_t occurred_at_ms, std::int64_t now_ms);
 
  private:
+  Result<void> RecordIn(store::Connection& c, const std::vector<Outcome>& outcomes);
+  Result<std::vector<Job>> ClaimIn(store::Connection& c, int max, const FinishedCounts& finished);
+
   store::Database& db_;
   const SecretBox& box_;
   const Clock& clock_;
   net::OutboundGuard guard_;
   WebhookOptions opts_;
+  HttpClient http_;
+  std::atomic<std::int64_t> last_lease_scan_ms_{std::numeric_limits<std::int64_t>::min() / 2};
 };
 
 /// The delivery loop of a server: one thread claims due deliveries whenever worker slots are

@@ -325,6 +325,74 @@ TEST_P(WebhooksTest, RotationFiltersDisableAndTheGuard) {
   }
 }
 
+// Claims respect each endpoint's max_concurrency (counting what is in flight, not what has
+// finished but is unrecorded), a capped endpoint's backlog does not hold the others back, and a
+// lease that runs out is claimed again.
+TEST_P(WebhooksTest, ClaimsKeepEachEndpointWithinItsCapWithoutBlockingOthers) {
+  Receiver rx(clock_);
+  auto make = [&](int cap) {
+    auto r =
+        Call(*api_, "POST", "/v1/webhooks/endpoints", key_,
+             R"({"url": ")" + rx.Url() + R"(", "max_concurrency": )" + std::to_string(cap) + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(Json(r.body).at("data").at("id").as_string());
+  };
+  const std::string slow = make(1);
+  const std::string fast = make(2);
+  for (const char* last4 : {"0100", "0101", "0102"}) {
+    ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", key_,
+                   std::string(kPort).replace(std::string(kPort).find("0100"), 4, last4))
+                  .status,
+              201);
+  }
+  auto count = [](const std::vector<webhooks::WebhookService::Job>& jobs, const std::string& e) {
+    return std::count_if(jobs.begin(), jobs.end(), [&e](const auto& j) { return j.endpoint == e; });
+  };
+  auto first = hooks_->Claim(10);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(count(*first, slow), 1);
+  EXPECT_EQ(count(*first, fast), 2);
+  EXPECT_EQ(hooks_->Claim(10)->size(), 0u);  // both at their caps
+  std::string slow_delivery;
+  for (const auto& j : *first) {
+    if (j.endpoint == slow) {
+      slow_delivery = j.delivery;
+    }
+  }
+  // The fast endpoint's two posts have ended (not yet recorded): its slots are free again.
+  auto finished = [&fast] { return std::map<std::string, std::int64_t>{{fast, 2}}; };
+  auto second = hooks_->RecordAndClaim({}, 10, finished);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(count(*second, slow), 0);
+  EXPECT_EQ(count(*second, fast), 2);
+  // Recording the first two frees nothing more than the unrecorded count already did.
+  std::vector<webhooks::WebhookService::Outcome> done;
+  for (const auto& j : *first) {
+    if (j.endpoint == fast) {
+      webhooks::WebhookService::Outcome o;
+      o.job = j;
+      o.status = 200;
+      o.started = o.done = ToUnixMillis(clock_.Now());
+      done.push_back(o);
+    }
+  }
+  auto third = hooks_->RecordAndClaim(done, 10);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->size(), 0u);
+  // Leases run out after the 15 s timeout + 5 s: the slow endpoint's delivery is taken again
+  // (the same delivery, so the same webhook-id), still one at a time.
+  clock_.Advance(std::chrono::seconds(21));
+  auto again = hooks_->Claim(10);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(count(*again, slow), 1);
+  EXPECT_EQ(count(*again, fast), 2);
+  for (const auto& j : *again) {
+    if (j.endpoint == slow) {
+      EXPECT_EQ(j.delivery, slow_delivery);
+    }
+  }
+}
+
 TEST_P(WebhooksTest, CliVerifiesADelivery) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url(), R"(["port.signature_requested"])");
