@@ -1,6 +1,9 @@
 // SQLite adapter for store::Connection. The only file that includes sqlite3.h.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -22,10 +25,14 @@ std::string TranslatePlaceholders(std::string_view sql) {
 
 class SqliteConnection final : public Connection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, std::shared_ptr<std::timed_mutex> writer)
+      : db_(db), writer_(std::move(writer)) {}
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
   ~SqliteConnection() override {
+    if (writing_) {
+      writer_->unlock();
+    }
     for (auto& [sql, stmt] : statements_) {
       sqlite3_finalize(stmt);
     }
@@ -58,15 +65,42 @@ class SqliteConnection final : public Connection {
     return {};
   }
 
-  Result<void> Begin() override { return ExecuteScript("BEGIN IMMEDIATE"); }
-  Result<void> Commit() override { return ExecuteScript("COMMIT"); }
+  // The pool's writer lock is held from Begin to Commit or Rollback (same thread: a connection
+  // is used by one thread at a time). Other processes still meet SQLite's own lock.
+  Result<void> Begin() override {
+    if (!writer_->try_lock_for(std::chrono::seconds(5))) {
+      return Fail(Errc::kUnavailable, "database busy",
+                  "sqlite: no write transaction could start within 5 s");
+    }
+    writing_ = true;
+    auto began = ExecuteScript("BEGIN IMMEDIATE");
+    if (!began) {
+      Release();
+    }
+    return began;
+  }
+  Result<void> Commit() override {
+    auto done = ExecuteScript("COMMIT");
+    if (done) {
+      Release();
+    }
+    return done;  // on failure the caller rolls back, which releases
+  }
   void Rollback() override {
     if (sqlite3_get_autocommit(db_) == 0) {
       (void)ExecuteScript("ROLLBACK");
     }
+    Release();
   }
 
  private:
+  void Release() {
+    if (writing_) {
+      writing_ = false;
+      writer_->unlock();
+    }
+  }
+
   tl::unexpected<Error> ErrorFor(int rc, const std::string& message) {
     const int primary = rc & 0xFF;
     if (primary == SQLITE_CONSTRAINT) {
@@ -158,13 +192,16 @@ class SqliteConnection final : public Connection {
   }
 
   sqlite3* db_;
+  std::shared_ptr<std::timed_mutex> writer_;
+  bool writing_ = false;
   static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Connection>> OpenSqlite(const std::string& path, bool synchronous_full) {
+Result<std::unique_ptr<Connection>> OpenSqlite(const std::string& path, bool synchronous_full,
+                                               std::shared_ptr<std::timed_mutex> writer) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -174,7 +211,7 @@ Result<std::unique_ptr<Connection>> OpenSqlite(const std::string& path, bool syn
     return Fail(Errc::kUnavailable, "cannot open the SQLite database",
                 "sqlite open " + path + ": " + msg);
   }
-  auto conn = std::make_unique<SqliteConnection>(db);
+  auto conn = std::make_unique<SqliteConnection>(db, std::move(writer));
   sqlite3_busy_timeout(db, 5000);
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; ") +
                               "PRAGMA synchronous=" + (synchronous_full ? "FULL" : "NORMAL") + ";";
