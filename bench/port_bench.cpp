@@ -206,7 +206,9 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
     tokens.push_back(url_s.substr(url_s.find("/sign/") + 6));
   }
   for (const auto& t : tokens) {
-    Must(porting.Sign(t, {"Bea Bench", "", true, "127.0.0.1", "bench"}).map([](auto&&) {}), "sign");
+    const porting::SignatureInput signer{
+        .name = "Bea Bench", .consent = true, .ip = "127.0.0.1", .user_agent = "bench"};
+    Must(porting.Sign(t, signer).map([](auto&&) {}), "sign");
   }
   std::int64_t steps = 0;
   double step_ms = 0;
