@@ -348,6 +348,15 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
     }
     std::string in;
     char buf[8192];
+    // One more read into `in`; false at the end of the stream, an error or the deadline.
+    auto more = [&] {
+      const long n = c.Read(buf, sizeof(buf), deadline);
+      if (n <= 0) {
+        return false;
+      }
+      in.append(buf, static_cast<std::size_t>(n));
+      return true;
+    };
     std::size_t head_end = std::string::npos;
     ResponseHead head;
     while (true) {  // the head, skipping 1xx interim answers
@@ -355,8 +364,7 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
         if (in.size() > kMaxHead) {
           return Fail(Errc::kUnavailable, "response head longer than 16 KiB");
         }
-        const long n = c.Read(buf, sizeof(buf), deadline);
-        if (n <= 0) {
+        if (!more()) {
           if (RemainingMs(deadline) == 0) {
             return Fail(Errc::kDeadlineExceeded,
                         "no response within " + std::to_string(timeout.count()) + " ms");
@@ -365,7 +373,6 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
                                                      : "connection closed mid-response");
         }
         nothing_back = false;
-        in.append(buf, static_cast<std::size_t>(n));
       }
       PORTLINE_ASSIGN_OR_RETURN(head, ParseResponseHead(std::string_view(in).substr(0, head_end)));
       in.erase(0, head_end + 4);
@@ -383,14 +390,9 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
       while (!complete) {
         const std::size_t eol = in.find("\r\n", pos);
         if (eol == std::string::npos) {
-          if (in.size() > kMaxBody + kMaxHead) {
+          if (in.size() > kMaxBody + kMaxHead || !more()) {
             break;
           }
-          const long n = c.Read(buf, sizeof(buf), deadline);
-          if (n <= 0) {
-            break;
-          }
-          in.append(buf, static_cast<std::size_t>(n));
           continue;
         }
         std::size_t size = 0;
@@ -400,25 +402,15 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
           break;
         }
         if (size == 0) {
-          // Last chunk: an empty trailer section ends it.
-          const std::size_t trailer_end = in.find("\r\n\r\n", eol);
-          if (in.compare(eol, 4, "\r\n\r\n") == 0 || trailer_end != std::string::npos) {
+          // The last chunk: the (possibly empty) trailer section ends with a blank line.
+          if (in.find("\r\n\r\n", eol) != std::string::npos) {
             complete = true;
+          } else if (!more()) {
             break;
           }
-          const long n = c.Read(buf, sizeof(buf), deadline);
-          if (n <= 0) {
-            break;
-          }
-          in.append(buf, static_cast<std::size_t>(n));
           continue;
         }
-        while (in.size() < eol + 2 + size + 2) {
-          const long n = c.Read(buf, sizeof(buf), deadline);
-          if (n <= 0) {
-            break;
-          }
-          in.append(buf, static_cast<std::size_t>(n));
+        while (in.size() < eol + 2 + size + 2 && more()) {
         }
         if (in.size() < eol + 2 + size + 2 || body_in.size() + size > kMaxBody) {
           break;
@@ -428,23 +420,13 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
       }
     } else if (head.content_length >= 0) {
       const auto need = static_cast<std::size_t>(head.content_length);
-      while (in.size() < std::min(need, kMaxBody)) {
-        const long n = c.Read(buf, sizeof(buf), deadline);
-        if (n <= 0) {
-          break;
-        }
-        in.append(buf, static_cast<std::size_t>(n));
+      while (in.size() < std::min(need, kMaxBody) && more()) {
       }
       complete = in.size() == need;  // more than announced, or cut short: drop the connection
       body_in = std::move(in);
     } else {
       // Delimited by the close: read what fits, never reuse.
-      while (in.size() < kMaxBody) {
-        const long n = c.Read(buf, sizeof(buf), deadline);
-        if (n <= 0) {
-          break;
-        }
-        in.append(buf, static_cast<std::size_t>(n));
+      while (in.size() < kMaxBody && more()) {
       }
       body_in = std::move(in);
     }

@@ -393,6 +393,45 @@ TEST_P(WebhooksTest, ClaimsKeepEachEndpointWithinItsCapWithoutBlockingOthers) {
   }
 }
 
+// Two nodes claiming at once (two services on one database, one thread each) never take the
+// same delivery: SKIP LOCKED plus the status re-check on PostgreSQL, one writer on SQLite.
+TEST_P(WebhooksTest, ConcurrentClaimsNeverTakeADeliveryTwice) {
+  Receiver rx(clock_);
+  auto r = Call(*api_, "POST", "/v1/webhooks/endpoints", key_,
+                R"({"url": ")" + rx.Url() + R"(", "max_concurrency": 20})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  for (int i = 0; i < 8; ++i) {
+    const std::string last4 = "02" + std::to_string(10 + i);
+    ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", key_,
+                   std::string(kPort).replace(std::string(kPort).find("0100"), 4, last4))
+                  .status,
+              201);
+  }
+  webhooks::WebhookService other(*db_, box_, clock_,
+                                 *net::OutboundGuard::FromList({"127.0.0.0/8"}));
+  std::mutex mu;
+  std::vector<std::string> taken;
+  auto node = [&](webhooks::WebhookService& service) {
+    for (int round = 0; round < 50; ++round) {
+      auto jobs = service.Claim(2);
+      if (!jobs) {
+        continue;  // e.g. SQLite busy: try again
+      }
+      std::lock_guard lock(mu);
+      for (const auto& j : *jobs) {
+        taken.push_back(j.delivery);
+      }
+    }
+  };
+  std::thread a([&] { node(*hooks_); });
+  std::thread b([&] { node(other); });
+  a.join();
+  b.join();
+  std::set<std::string> unique(taken.begin(), taken.end());
+  EXPECT_EQ(unique.size(), taken.size());
+  EXPECT_GE(taken.size(), 16u);  // created + signature_requested of each request, at least
+}
+
 TEST_P(WebhooksTest, CliVerifiesADelivery) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url(), R"(["port.signature_requested"])");
