@@ -59,7 +59,13 @@ class PgConnection final : public Connection {
     return Check(res).map([](auto&&) {});
   }
 
-  Result<void> Begin() override { return ExecuteScript("BEGIN"); }
+  using Connection::Begin;
+  Result<void> Begin(const TransactionOptions& options) override {
+    // SET LOCAL rides on the BEGIN round trip and ends with the transaction.
+    return ExecuteScript(options.plan_each_statement
+                             ? "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
+                             : "BEGIN");
+  }
   Result<void> Commit() override { return ExecuteScript("COMMIT"); }
   void Rollback() override {
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {

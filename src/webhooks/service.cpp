@@ -377,22 +377,7 @@ Result<std::vector<WebhookService::Job>> WebhookService::RecordAndClaim(
   // On PostgreSQL the round plans every statement with its actual parameters: a generic plan
   // (used after five runs) was seen scanning all 20,000 deliveries for a 16-row update and
   // walking the wrong index for one endpoint's claims, at 6-7 ms a statement instead of 0.3.
-  // SET LOCAL rides on the BEGIN round trip and ends with the transaction.
-  store::Connection& c = *lease;
-  if (c.backend() == store::Backend::kPostgres) {
-    PORTLINE_RETURN_IF_ERROR(
-        c.ExecuteScript("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"));
-  } else {
-    PORTLINE_RETURN_IF_ERROR(c.Begin());
-  }
-  if (auto done = both(c); !done) {
-    c.Rollback();
-    return tl::unexpected(std::move(done).error());
-  }
-  if (auto committed = c.Commit(); !committed) {
-    c.Rollback();
-    return tl::unexpected(std::move(committed).error());
-  }
+  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, both, {.plan_each_statement = true}));
   return jobs;
 }
 
