@@ -198,9 +198,9 @@ double Percentile(std::vector<double> v, double p) {
 
 void RunBackend(const char* name, const std::string& dsn, int secs) {
   std::printf(
-      "### Webhook delivery (%s, keep-alive loopback receiver, 1 KiB bodies, 16 delivery "
+      "### Webhook delivery (%s, keep-alive loopback receiver, 1 KiB bodies, %d delivery "
       "workers)\n\n",
-      name);
+      name, webhooks::Dispatcher::kDefaultWorkers);
 
   // 1. Throughput: a backlog of events, drained by the dispatcher.
   double floor_rate = 0;
@@ -232,7 +232,8 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     env.Endpoint(rx.Url(), 16);
     const int n = 20000;
     (void)env.Events(n, 200);
-    webhooks::Dispatcher d(*env.hooks, 16, std::chrono::milliseconds(250));
+    webhooks::Dispatcher d(*env.hooks, webhooks::Dispatcher::kDefaultWorkers,
+                           std::chrono::milliseconds(250));
     const auto start = Steady::now();
     d.Start();
     while (rx.count() < static_cast<std::uint64_t>(n) &&
@@ -253,7 +254,8 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     Env env(dsn);
     Receiver rx(false);
     env.Endpoint(rx.Url(), 16);
-    webhooks::Dispatcher d(*env.hooks, 16, std::chrono::milliseconds(250));
+    webhooks::Dispatcher d(*env.hooks, webhooks::Dispatcher::kDefaultWorkers,
+                           std::chrono::milliseconds(250));
     d.Start();
     std::vector<std::pair<std::string, Steady::time_point>> sent;
     const auto start = Steady::now();
@@ -297,7 +299,8 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     }
     const int n = 20000;
     (void)env.Events(n, 200);
-    webhooks::Dispatcher d(*env.hooks, 16, std::chrono::milliseconds(250));
+    webhooks::Dispatcher d(*env.hooks, webhooks::Dispatcher::kDefaultWorkers,
+                           std::chrono::milliseconds(250));
     const auto start = Steady::now();
     d.Start();
     auto last_print = Steady::now();

@@ -227,8 +227,9 @@ int Serve(const config::Config& cfg) {
   hook_options.ca_file = cfg.webhooks_ca_file;
   webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg), hook_options);
   api.AddWebhooks(hooks);
-  // Webhook deliveries have their own threads: a claimer and 16 workers, woken by every event.
-  webhooks::Dispatcher dispatcher(hooks, 16, std::chrono::milliseconds(250));
+  // Webhook deliveries have their own threads: a claimer and the workers, woken by every event.
+  webhooks::Dispatcher dispatcher(hooks, webhooks::Dispatcher::kDefaultWorkers,
+                                  std::chrono::milliseconds(250));
   porting.SetEventSink([&dispatcher](store::Connection& c, std::string_view org,
                                      std::string_view event_id, std::string_view type,
                                      std::string_view request_id, std::int64_t sequence,

@@ -124,6 +124,11 @@ class WebhookService {
 /// wakes the claimer at once; otherwise it polls every `idle_poll`.
 class Dispatcher {
  public:
+  /// Workers a server runs. A silent endpoint holds up to its max_concurrency (≤ 20) of them
+  /// for the 15 s timeout; with 16, one such endpoint left a busy one (cap 14) no spare worker
+  /// and cost it 19 %, so the pool leaves room for a few silent endpoints beside the busy ones.
+  static constexpr int kDefaultWorkers = 32;
+
   Dispatcher(WebhookService& service, int threads, std::chrono::milliseconds idle_poll);
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
