@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -205,6 +206,9 @@ std::string Ts(std::optional<std::int64_t> ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes while we write (a webhook receiver, an SMTP relay, over TLS: OpenSSL
+  // writes with plain write()) must cost a failed delivery, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Portline: number porting and SIP trunking platform"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("portline ") + PORTLINE_VERSION);

@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 
@@ -395,6 +396,7 @@ std::unique_ptr<Sender> MakeOutboxSender(std::string dir) {
 }
 
 std::unique_ptr<Sender> MakeSmtpSender(SmtpOptions options) {
+  std::signal(SIGPIPE, SIG_IGN);  // a relay closing mid-write over TLS must not end the process
   return std::make_unique<SmtpSender>(std::move(options));
 }
 

@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 
 namespace portline::webhooks {
@@ -174,6 +175,9 @@ Result<ResponseHead> ParseResponseHead(std::string_view head) {
 }
 
 HttpClient::HttpClient(HttpClientOptions options) : opts_(std::move(options)) {
+  // OpenSSL writes to the socket with write(): a receiver that closes mid-request would raise
+  // SIGPIPE and end the process. `portline` ignores it in main; so does any process with a client.
+  std::signal(SIGPIPE, SIG_IGN);
   ctx_ = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -289,6 +290,16 @@ TEST(WebhookHttp, PooledConnectionsNeverBypassTheGuard) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().api_code, "OUTBOUND_ADDRESS_REFUSED");
   EXPECT_EQ(server.requests(), 1);
+}
+
+// OpenSSL writes to a socket with write(): after a reset whose error a read has already taken,
+// the next write raises SIGPIPE. A process that posts webhooks must survive that.
+TEST(WebhookHttp, AClientMakesThePeerClosingMidWriteSurvivable) {
+  HttpClient client;
+  ASSERT_EQ(std::raise(SIGPIPE), 0);  // with the default disposition this would end the test
+  struct sigaction now {};
+  ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, SIG_IGN);
 }
 
 TEST(WebhookHttp, HttpsVerifiesAgainstTheExtraCaFile) {
