@@ -33,7 +33,7 @@ struct HttpClientOptions {
   std::size_t max_idle_per_origin = 64;
 };
 
-/// The connection and its parsed response, as tested in isolation.
+/// What the client needs of a response head: the status and how the body is delimited.
 struct ResponseHead {
   int status = 0;
   std::int64_t content_length = -1;  // -1 = not given

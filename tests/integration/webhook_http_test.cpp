@@ -32,17 +32,7 @@ class ScriptedServer {
   ScriptedServer(std::function<std::string(int)> respond, std::function<bool(int)> close_after,
                  const char* address = "127.0.0.1", SSL_CTX* tls = nullptr)
       : respond_(std::move(respond)), close_after_(std::move(close_after)), tls_(tls) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    ::inet_pton(AF_INET, address, &a.sin_addr);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    socklen_t len = sizeof(a);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 16);
+    fd_ = testing::ListenTcp(address, port_);
     thread_ = std::thread([this] { Loop(); });
   }
   ScriptedServer(const ScriptedServer&) = delete;

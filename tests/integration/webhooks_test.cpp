@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/backend_fixture.hpp"
+#include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "webhooks/signing.hpp"
@@ -31,17 +32,7 @@ struct Received {
 class Receiver {
  public:
   explicit Receiver(const Clock& clock) : clock_(clock) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    socklen_t len = sizeof(a);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 64);
+    fd_ = testing::ListenTcp("127.0.0.1", port_);
     thread_ = std::thread([this] { Loop(); });
   }
   ~Receiver() {

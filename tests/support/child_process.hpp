@@ -35,6 +35,10 @@ class ChildProcess {
 /// A port that was free a moment ago on 127.0.0.1 (UDP and TCP both free).
 [[nodiscard]] std::uint16_t FreePort();
 
+/// A listening TCP socket on `address` (IPv4, an ephemeral port written to `port`); -1 on
+/// failure. For the scripted servers tests run in process.
+[[nodiscard]] int ListenTcp(const char* address, std::uint16_t& port, int backlog = 64);
+
 /// Full path of a program on PATH or in /usr/sbin, or "" when absent.
 [[nodiscard]] std::string FindProgram(const std::string& name);
 
