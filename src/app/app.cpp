@@ -230,18 +230,20 @@ int Serve(const config::Config& cfg) {
   // Webhook deliveries have their own threads: a claimer and the workers, woken by every event.
   webhooks::Dispatcher dispatcher(hooks, webhooks::Dispatcher::kDefaultWorkers,
                                   std::chrono::milliseconds(250));
-  porting.SetEventSink([&dispatcher](store::Connection& c, std::string_view org,
-                                     std::string_view event_id, std::string_view type,
-                                     std::string_view request_id, std::int64_t sequence,
-                                     const boost::json::object& data, std::int64_t at) {
-    auto recorded =
-        webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data, at,
-                                         ToUnixMillis(std::chrono::system_clock::now()));
-    if (recorded) {
-      dispatcher.Notify();
-    }
-    return recorded;
-  });
+  porting.SetEventSink(
+      [&dispatcher](store::Connection& c, const std::vector<porting::EventRecord>& events) {
+        std::vector<webhooks::WebhookService::NewEvent> records;
+        records.reserve(events.size());
+        for (const auto& e : events) {
+          records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
+        }
+        auto recorded = webhooks::WebhookService::RecordAll(
+            c, records, ToUnixMillis(std::chrono::system_clock::now()));
+        if (recorded) {
+          dispatcher.Notify();
+        }
+        return recorded;
+      });
   dispatcher.Start();
 
   asio::io_context io(1);

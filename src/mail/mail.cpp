@@ -15,6 +15,7 @@
 #include <boost/json/serialize.hpp>
 #include <csignal>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 
 #include "core/crypto.hpp"
@@ -420,6 +421,39 @@ Result<void> Enqueue(store::Connection& c, std::string_view org, std::string_vie
           {NewId("eml", FromUnixMillis(now_ms)), org,
            request_id.empty() ? store::Param(nullptr) : store::Param(request_id), event_type,
            json::serialize(recipients), subject, body, now_ms})
+      .map([](std::int64_t) {});
+}
+
+Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messages,
+                        std::int64_t now_ms) {
+  std::deque<std::string> texts;  // parameters hold views
+  store::Params rows;
+  for (const Outgoing& m : messages) {
+    json::array recipients;
+    for (const std::string& a : m.to) {
+      if (ValidAddress(a)) {
+        recipients.emplace_back(a);
+      }
+    }
+    if (recipients.empty()) {
+      continue;
+    }
+    rows.insert(
+        rows.end(),
+        {texts.emplace_back(NewId("eml", FromUnixMillis(now_ms))), m.org,
+         m.request_id.empty() ? store::Param(nullptr) : store::Param(m.request_id), m.event_type,
+         texts.emplace_back(json::serialize(recipients)), m.subject, m.body, now_ms});
+  }
+  if (rows.empty()) {
+    return {};
+  }
+  return store::ExecuteRows(c,
+                            "INSERT INTO email_outbox (id, org_id, request_id, event_type, "
+                            "recipients, subject, body, status, next_attempt_at, created_at) "
+                            "SELECT column1, column2, column3, column4, column5, column6, "
+                            "column7, 'pending', column8, column8 FROM (VALUES ",
+                            ") AS v WHERE v.column1 IS NOT NULL",
+                            {"", "", "TEXT", "", "", "", "", "BIGINT"}, rows, true)
       .map([](std::int64_t) {});
 }
 

@@ -85,4 +85,16 @@ class MailService {
                                    const std::vector<std::string>& to, std::string_view subject,
                                    std::string_view body, std::int64_t now_ms);
 
+/// A message for the outbox (see EnqueueAll).
+struct Outgoing {
+  std::string org, request_id, event_type;
+  std::vector<std::string> to;
+  std::string subject, body;
+};
+
+/// Inserts many messages in one statement inside the caller's transaction; messages without a
+/// valid recipient are left out, as Enqueue does.
+[[nodiscard]] Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messages,
+                                      std::int64_t now_ms);
+
 }  // namespace portline::mail

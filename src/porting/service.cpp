@@ -170,8 +170,14 @@ Result<void> PortingService::Event(store::Connection& c, std::string_view reques
               "FROM port_events WHERE request_id = $2 RETURNING sequence",
               {event_id, request_id, org, type, actor, data_text, at}));
   if (event_sink_) {
-    PORTLINE_RETURN_IF_ERROR(
-        event_sink_(c, org, event_id, type, request_id, inserted.at(0).Int(0), data, at));
+    PORTLINE_RETURN_IF_ERROR(event_sink_(c, {EventRecord{.org_id = std::string(org),
+                                                         .id = event_id,
+                                                         .type = std::string(type),
+                                                         .request_id = std::string(request_id),
+                                                         .actor = std::string(actor),
+                                                         .sequence = inserted.at(0).Int(0),
+                                                         .data = data,
+                                                         .at = at}}));
   }
   return Notify(c, request_id, org, type, data);
 }
@@ -211,22 +217,32 @@ std::string Label(std::string_view type) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kMailedTypes[] = {"port.signature_requested",
+                                             "port.signed",
+                                             "port.submitted",
+                                             "port.foc_confirmed",
+                                             "port.foc_changed",
+                                             "port.action_required",
+                                             "port.completed",
+                                             "port.canceled",
+                                             "port.expired",
+                                             "port.failed"};
+
+bool Mailed(std::string_view type) {
+  return std::find(std::begin(kMailedTypes), std::end(kMailedTypes), type) !=
+         std::end(kMailedTypes);
+}
+
+}  // namespace
+
 // E-mails caused by an event, written in the event's transaction: the signature request to the
 // authorized representative, status updates to notification_emails.
 Result<void> PortingService::Notify(store::Connection& c, std::string_view request_id,
                                     std::string_view org, std::string_view type,
                                     const Object& data) {
-  static constexpr std::string_view kTypes[] = {"port.signature_requested",
-                                                "port.signed",
-                                                "port.submitted",
-                                                "port.foc_confirmed",
-                                                "port.foc_changed",
-                                                "port.action_required",
-                                                "port.completed",
-                                                "port.canceled",
-                                                "port.expired",
-                                                "port.failed"};
-  if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
+  if (!Mailed(type)) {
     return {};
   }
   PORTLINE_ASSIGN_OR_RETURN(auto rows,
@@ -236,7 +252,22 @@ Result<void> PortingService::Notify(store::Connection& c, std::string_view reque
   if (rows.empty()) {
     return {};
   }
-  const Object details = ParseObject(rows[0].Text(0));
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto mail, ComposeMail(request_id, org, ParseObject(rows[0].Text(0)), rows[0].Text(1),
+                             rows[0].OptText(2), rows[0].OptText(3), type, data));
+  if (!mail) {
+    return {};
+  }
+  return mail::EnqueueAll(c, {*mail}, ToUnixMillis(clock_.Now()));
+}
+
+Result<std::optional<mail::Outgoing>> PortingService::ComposeMail(
+    std::string_view request_id, std::string_view org, const Object& details,
+    std::string_view target_date, const std::optional<std::string>& foc_date,
+    const std::optional<std::string>& action, std::string_view type, const Object& data) {
+  if (!Mailed(type)) {
+    return std::nullopt;
+  }
   const Object lci = details.contains("losing_carrier_information") &&
                              details.at("losing_carrier_information").is_object()
                          ? details.at("losing_carrier_information").as_object()
@@ -244,13 +275,17 @@ Result<void> PortingService::Notify(store::Connection& c, std::string_view reque
   const std::string customer = StrOf(lci, "customer_type") == "business"
                                    ? StrOf(lci, "business_name")
                                    : StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
-  const std::int64_t now = ToUnixMillis(clock_.Now());
+  mail::Outgoing m{.org = std::string(org),
+                   .request_id = std::string(request_id),
+                   .event_type = std::string(type)};
   if (type == "port.signature_requested") {
     auto token = box_.Open(StrOf(details, "signature_token"));
     if (!token) {
-      return {};
+      return std::nullopt;
     }
-    const std::string body =
+    m.to = {StrOf(lci, "authorized_representative_email")};
+    m.subject = "Please sign the Letter of Authorization for " + customer;
+    m.body =
         "Hello " + StrOf(lci, "first_name") + ",\n\n" + customer +
         " asked to move telephone numbers to " + std::string("Portline") +
         ". As the authorized representative, please read and sign the Letter of Authorization:"
@@ -258,36 +293,33 @@ Result<void> PortingService::Notify(store::Connection& c, std::string_view reque
         SignatureUrl(*token) +
         "\n\nThe link is personal; do not forward it. It expires in a few days, and a new one can "
         "be sent on request.\n\nPort request: " +
-        std::string(request_id) + "\nRequested port date: " + rows[0].Text(1) + "\n";
-    return mail::Enqueue(c, org, request_id, type, {StrOf(lci, "authorized_representative_email")},
-                         "Please sign the Letter of Authorization for " + customer, body, now);
+        std::string(request_id) + "\nRequested port date: " + std::string(target_date) + "\n";
+    return m;
   }
-  std::vector<std::string> to;
   if (lci.contains("notification_emails") && lci.at("notification_emails").is_array()) {
     for (const auto& e : lci.at("notification_emails").as_array()) {
       if (e.is_string()) {
-        to.emplace_back(e.as_string());
+        m.to.emplace_back(e.as_string());
       }
     }
   }
-  if (to.empty()) {
-    return {};
+  if (m.to.empty()) {
+    return std::nullopt;
   }
-  std::string body =
+  m.subject = "Port request " + std::string(request_id) + ": " + Label(type);
+  m.body =
       "Port request " + std::string(request_id) + " for " + customer + ": " + Label(type) + ".\n";
-  if (!rows[0].IsNull(2)) {
-    body += "FOC date: " + rows[0].Text(2) + "\n";
+  if (foc_date) {
+    m.body += "FOC date: " + *foc_date + "\n";
   }
-  if (type == "port.action_required" && !rows[0].IsNull(3)) {
-    const Object action = ParseObject(rows[0].Text(3));
-    body += "What to do: " + StrOf(action, "message") + "\n";
+  if (type == "port.action_required" && action && !action->empty()) {
+    m.body += "What to do: " + *action + "\n";
   }
   if (data.contains("reason") && data.at("reason").is_string()) {
-    body += "Reason: " + std::string(data.at("reason").as_string()) + "\n";
+    m.body += "Reason: " + std::string(data.at("reason").as_string()) + "\n";
   }
-  body += "\nDetails: GET /v1/sip/port/" + std::string(request_id) + "\n";
-  return mail::Enqueue(c, org, request_id, type, to,
-                       "Port request " + std::string(request_id) + ": " + Label(type), body, now);
+  m.body += "\nDetails: GET /v1/sip/port/" + std::string(request_id) + "\n";
+  return m;
 }
 
 Result<void> PortingService::AddJob(store::Connection& c, std::string_view org,
@@ -306,66 +338,13 @@ Result<void> PortingService::AddJob(store::Connection& c, std::string_view org,
 
 Result<std::string> PortingService::Rollup(store::Connection& c, std::string_view request_id,
                                            std::string_view actor, std::int64_t now) {
-  // One round trip: the request's status with its numbers counted by state.
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT n.status, n.active, COUNT(n.status), r.status, r.org_id FROM "
-                         "port_requests r LEFT JOIN port_numbers n ON n.request_id = r.id WHERE "
-                         "r.id = $1 GROUP BY r.status, r.org_id, n.status, n.active",
-                         {request_id}));
-  if (rows.empty()) {
-    return Fail(Errc::kNotFound, "port request not found");
-  }
-  const std::string current = rows[0].Text(3);
-  const std::string org = rows[0].Text(4);
-  NumberCounts n;
-  for (const auto& r : rows) {
-    const std::string& s = r.Text(0);
-    const std::int64_t k = r.Int(2);
-    if (s == kNumPending) {
-      n.pending += k;
-    } else if (s == kNumSubmitted) {
-      n.submitted += k;
-    } else if (s == kNumFoc) {
-      n.foc += k;
-    } else if (s == kNumReady) {
-      n.ready += k;
-    } else if (s == kNumPorted) {
-      n.ported += k;
-    } else if (s == kNumRejected) {
-      (r.Int(1) != 0 ? n.rejected_fixable : n.rejected_final) += k;
-    } else if (s == kNumCanceled) {
-      n.canceled += k;
-    } else {
-      n.excluded += k;
-    }
-  }
-  const std::string next(RollupStatus(current, n));
-  if (next == current) {
-    return next;
-  }
-  PORTLINE_RETURN_IF_ERROR(
-      c.Execute("UPDATE port_requests SET status = $1, updated_at = $2 WHERE id = $3",
-                {next, now, request_id}));
-  if (next != kActionRequired) {
-    PORTLINE_RETURN_IF_ERROR(
-        c.Execute("UPDATE port_requests SET suggested_action = NULL WHERE id = $1", {request_id}));
-  }
-  if (next == kCanceled || next == kCompleted || next == kFailed) {
-    PORTLINE_RETURN_IF_ERROR(c.Execute(
-        "UPDATE port_numbers SET active = 0 WHERE request_id = $1 AND active = 1", {request_id}));
-    PORTLINE_RETURN_IF_ERROR(c.Execute(
-        "DELETE FROM port_jobs WHERE request_id = $1 AND kind <> 'post_port'", {request_id}));
-  }
-  const std::string type = next == kCompleted        ? "port.completed"
-                           : next == kCanceled       ? "port.canceled"
-                           : next == kFailed         ? "port.failed"
-                           : next == kInProgress     ? "port.in_progress"
-                           : next == kSubmitted      ? "port.resubmitted"
-                           : next == kActionRequired ? "port.action_required"
-                                                     : "port.status_changed";
-  PORTLINE_RETURN_IF_ERROR(
-      Event(c, request_id, org, type, actor, Object{{"from", current}, {"to", next}}, now));
-  return next;
+  std::string status;
+  auto roll = [&](Batch& b) -> Result<void> {
+    PORTLINE_ASSIGN_OR_RETURN(status, Rollup(b, request_id, actor, now));
+    return {};
+  };
+  PORTLINE_RETURN_IF_ERROR(WithRequestBatch(c, request_id, roll));
+  return status;
 }
 
 Result<Object> PortingService::LoadConfiguration(store::Connection& c, std::string_view org) {
@@ -1451,10 +1430,8 @@ Result<Json> PortingService::Activate(const Actor& actor, std::string_view id, c
       }
     }
     PORTLINE_RETURN_IF_ERROR(gateway_.Activate(g, numbers, t.now));
-    auto apply = [&](store::Connection& c) -> Result<void> {
-      PORTLINE_RETURN_IF_ERROR(LockRequest(c, id));
-      return ActivateOrder(c, actor.org_id, id, g, actor.who, now);
-    };
+    auto activate = [&](Batch& b) { return ActivateOrder(b, id, g, actor.who, now); };
+    auto apply = [&](store::Connection& c) { return WithRequestBatch(c, id, activate); };
     PORTLINE_ASSIGN_OR_RETURN(auto c, db_.Acquire());
     PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*c, apply));
     activated.emplace_back(g);

@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/secret_box.hpp"
+#include "mail/mail.hpp"
 #include "numbering/check.hpp"
 #include "store/database.hpp"
 
@@ -31,6 +32,7 @@ struct PortingOptions {
   std::string public_url = "http://127.0.0.1:8080";  // base of signature URLs
   std::string node_id = "node";                      // lease owner name for workflow steps
   std::chrono::milliseconds lease{60000};            // a claimed step is retried after this
+  int workflow_threads = 2;  // shards of a big batch of steps run side by side
 };
 
 /// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
@@ -50,6 +52,14 @@ struct ListFilter {
 };
 
 /// What the signature page shows.
+/// A port event as written (port_events), handed to the event sink.
+struct EventRecord {
+  std::string org_id, id, type, request_id, actor;
+  std::int64_t sequence = 0;
+  Object data;
+  std::int64_t at = 0;  // occurred at, Unix ms on the organization's clock
+};
+
 struct SignatureView {
   std::string request_id;
   std::string org_id;
@@ -107,9 +117,9 @@ class PortingService {
   void SetDocumentValidator(DocumentValidator v) { validate_documents_ = std::move(v); }
   /// Receives every event inside its transaction, with its stable id and per-request sequence
   /// (the webhook outbox).
-  using EventSink = std::function<Result<void>(
-      store::Connection& c, std::string_view org, std::string_view event_id, std::string_view type,
-      std::string_view request_id, std::int64_t sequence, const Object& data, std::int64_t at)>;
+  /// Receives the events a transaction wrote, inside that transaction (webhooks record them).
+  using EventSink =
+      std::function<Result<void>(store::Connection& c, const std::vector<EventRecord>& events)>;
   void SetEventSink(EventSink sink) { event_sink_ = std::move(sink); }
   void SetPublicUrl(std::string url);
 
@@ -164,6 +174,7 @@ class PortingService {
   struct Submission;
   struct OrgTime;
   struct Job;
+  struct Batch;
 
  private:
   Result<OrgTime> LoadOrgTime(store::Connection& c, std::string_view org);
@@ -197,13 +208,36 @@ class PortingService {
   Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
   Result<std::string> RenderLoaFor(const SignatureView& v);
   /// A prepared workflow step: writes its effects in the caller's transaction.
-  using StepApply = std::function<Result<void>(store::Connection&)>;
-  Result<StepApply> PrepareStep(const Job& job, std::map<std::string, OrgTime>& org_times);
-  Result<void> ApplyDecision(store::Connection& c, const Job& job, std::int64_t now);
-  Result<void> ActivateOrder(store::Connection& c, std::string_view org,
-                             std::string_view request_id, std::string_view order_id,
+  // The workflow's unit of work (batch.cpp, workflow.cpp): steps change a Batch in memory and
+  // Flush writes every change of the batch in a few set-based statements.
+  using StepApply = std::function<Result<void>(Batch&)>;
+  Result<StepApply> PrepareStep(const Job& job, std::map<std::string, OrgTime>& org_times,
+                                const Batch& snapshot);
+  void RunSteps(const std::vector<const Job*>& jobs, const Batch& snapshot,
+                std::vector<std::pair<const Job*, Error>>& failed);
+  Result<void> ApplySteps(store::Connection& c,
+                          const std::vector<std::pair<const Job*, StepApply>>& steps);
+  Result<void> ApplyDecision(Batch& b, const Job& job, std::int64_t now);
+  Result<void> ActivateOrder(Batch& b, std::string_view request_id, std::string_view order_id,
                              std::string_view actor, std::int64_t now);
-  Result<carriers::CarrierOrder> BuildCarrierOrder(store::Connection& c, std::string_view org,
+  Result<std::string> Rollup(Batch& b, std::string_view request_id, std::string_view actor,
+                             std::int64_t now);
+  Result<void> Event(Batch& b, std::string_view request_id, std::string_view type,
+                     std::string_view actor, Object data, std::int64_t at);
+  void AddJob(Batch& b, std::string_view org, std::string_view request_id,
+              std::string_view order_id, std::string_view kind, std::int64_t due_at,
+              const Object& payload);
+  Result<void> FlushBatch(store::Connection& c, Batch& b);
+  /// Loads (and locks) one request into a batch, runs `fn` on it and writes its changes.
+  Result<void> WithRequestBatch(store::Connection& c, std::string_view request_id,
+                                const std::function<Result<void>(Batch&)>& fn);
+  Result<std::optional<mail::Outgoing>> ComposeMail(std::string_view request_id,
+                                                    std::string_view org, const Object& details,
+                                                    std::string_view target_date,
+                                                    const std::optional<std::string>& foc_date,
+                                                    const std::optional<std::string>& action,
+                                                    std::string_view type, const Object& data);
+  Result<carriers::CarrierOrder> BuildCarrierOrder(const Batch& snapshot, std::string_view org,
                                                    std::string_view request_id,
                                                    std::string_view order_id);
   Result<Object> LoadConfiguration(store::Connection& c, std::string_view org);

@@ -1,9 +1,12 @@
-// The durable workflow: due steps are claimed with a lease, applied in one transaction with
-// their events and follow-up steps, and deleted by that same transaction. Carrier calls happen
-// before the transaction and are idempotent per (order, version), so a crash between the call
-// and the commit only repeats the call.
+// The durable workflow: due steps are claimed with a lease, then applied in one transaction with
+// their events and follow-up steps, which also deletes them. Carrier calls happen before the
+// transaction and are idempotent per (order, version), so a crash between the call and the
+// commit only repeats the call. Steps work on a Batch (batch.cpp): the requests they touch are
+// read once, changed in memory and written back in a few set-based statements.
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <thread>
 
 #include "core/crypto.hpp"
 #include "core/log.hpp"
@@ -15,34 +18,33 @@
 namespace portline::porting {
 namespace {
 
-// Deletes the claimed step inside the applying transaction; false when another node took it
-// over (its lease expired), in which case the transaction must not apply anything.
-Result<bool> Finish(store::Connection& c, const PortingService::Job& job, std::string_view owner) {
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto n,
-      c.Execute("DELETE FROM port_jobs WHERE id = $1 AND lease_owner = $2", {job.id, owner}));
-  return n == 1;
+using Number = PortingService::Batch::Number;
+
+// A batch is split into shards of at least this many steps (threads cost more than small work).
+constexpr std::size_t kStepsPerShard = 64;
+
+void SetNumber(Number* n, std::string_view status, std::int64_t now) {
+  n->status = std::string(status);
+  n->updated_at = now;
+  n->dirty = true;
 }
 
 }  // namespace
 
-Result<carriers::CarrierOrder> PortingService::BuildCarrierOrder(store::Connection& c,
+Result<carriers::CarrierOrder> PortingService::BuildCarrierOrder(const Batch& snapshot,
                                                                  std::string_view org,
                                                                  std::string_view request_id,
                                                                  std::string_view order_id) {
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto req,
-      c.Query("SELECT details, target_date FROM port_requests WHERE id = $1", {request_id}));
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto ord, c.Query("SELECT spid, version FROM port_orders WHERE id = $1", {order_id}));
-  if (req.empty() || ord.empty()) {
+  const Batch::Request* req = snapshot.FindRequest(request_id);
+  const Batch::Order* ord = req != nullptr ? req->FindOrder(order_id) : nullptr;
+  if (ord == nullptr) {
     return Fail(Errc::kNotFound, "order not found", std::string(order_id));
   }
-  Object details = ParseObject(req[0].Text(0));
-  Object lci = details["losing_carrier_information"].is_object()
-                   ? details["losing_carrier_information"].as_object()
-                   : Object{};
-  Object addr = lci["address"].is_object() ? lci["address"].as_object() : Object{};
+  const Object& details = req->details;
+  const auto* lci_v = details.if_contains("losing_carrier_information");
+  const Object lci = lci_v != nullptr && lci_v->is_object() ? lci_v->as_object() : Object{};
+  const auto* addr_v = lci.if_contains("address");
+  const Object addr = addr_v != nullptr && addr_v->is_object() ? addr_v->as_object() : Object{};
   auto open = [this](const std::string& sealed) -> Result<std::string> {
     if (sealed.empty()) {
       return std::string();
@@ -51,9 +53,9 @@ Result<carriers::CarrierOrder> PortingService::BuildCarrierOrder(store::Connecti
   };
   carriers::CarrierOrder o;
   o.pon = std::string(order_id);
-  o.version = static_cast<int>(ord[0].Int(1));
+  o.version = static_cast<int>(ord->version);
   o.org_id = std::string(org);
-  o.spid = ord[0].Text(0);
+  o.spid = ord->spid;
   o.customer_type = StrOf(lci, "customer_type");
   o.business_name = StrOf(lci, "business_name");
   o.first_name = StrOf(lci, "first_name");
@@ -67,55 +69,159 @@ Result<carriers::CarrierOrder> PortingService::BuildCarrierOrder(store::Connecti
   o.zip = StrOf(addr, "zip");
   o.country = StrOf(addr, "country");
   o.new_billing_number = StrOf(details, "new_billing_number");
-  o.due_date = numbering::ParseDate(req[0].Text(1)).value_or(numbering::Date{});
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto nums, c.Query("SELECT phone_number, pin, account_number FROM port_numbers WHERE "
-                         "order_id = $1 AND active = 1 AND status IN ('pending', 'submitted') "
-                         "ORDER BY position",
-                         {order_id}));
-  for (const auto& n : nums) {
-    carriers::OrderLine line{n.Text(0), {}, {}};
-    PORTLINE_ASSIGN_OR_RETURN(line.pin, open(n.Text(1)));
-    PORTLINE_ASSIGN_OR_RETURN(line.account_number, open(n.Text(2)));
+  o.due_date = numbering::ParseDate(req->target_date).value_or(numbering::Date{});
+  for (const auto& n : req->numbers) {
+    if (n.order_id != order_id || !n.active ||
+        (n.status != kNumPending && n.status != kNumSubmitted)) {
+      continue;
+    }
+    carriers::OrderLine line{n.phone_number, {}, {}};
+    PORTLINE_ASSIGN_OR_RETURN(line.pin, open(n.pin));
+    PORTLINE_ASSIGN_OR_RETURN(line.account_number, open(n.account_number));
     o.lines.push_back(std::move(line));
   }
   return o;
 }
 
-Result<void> PortingService::ApplyDecision(store::Connection& c, const Job& job, std::int64_t now) {
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto ord, c.Query("SELECT status, version, spid, foc_date FROM port_orders WHERE id = $1",
-                        {job.order_id}));
-  if (ord.empty() || ord[0].Text(0) != "submitted" ||
-      ord[0].Int(1) != job.payload.at("version").to_number<std::int64_t>()) {
+void PortingService::AddJob(Batch& b, std::string_view org, std::string_view request_id,
+                            std::string_view order_id, std::string_view kind, std::int64_t due_at,
+                            const Object& payload) {
+  const auto now = clock_.Now();
+  b.jobs.push_back(Batch::PendingJob{.id = NewId("job", now),
+                                     .org_id = std::string(org),
+                                     .request_id = std::string(request_id),
+                                     .order_id = std::string(order_id),
+                                     .kind = std::string(kind),
+                                     .payload = Dump(payload),
+                                     .due_at = due_at,
+                                     .created_at = ToUnixMillis(now)});
+}
+
+Result<void> PortingService::Event(Batch& b, std::string_view request_id, std::string_view type,
+                                   std::string_view actor, Object data, std::int64_t at) {
+  Batch::Request* r = b.FindRequest(request_id);
+  if (r == nullptr) {
+    return Fail(Errc::kInternal, "event for a request outside the batch");
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto mail, ComposeMail(r->id, r->org_id, r->details, r->target_date,
+                                                   r->foc_date, r->suggested_action, type, data));
+  if (mail) {
+    b.mails.push_back(std::move(*mail));
+  }
+  // The request is locked for the batch, so its sequence continues in memory; UNIQUE
+  // (request_id, sequence) still turns any mistake into an error rather than a duplicate.
+  b.events.push_back(EventRecord{.org_id = r->org_id,
+                                 .id = NewId("evt", FromUnixMillis(at)),
+                                 .type = std::string(type),
+                                 .request_id = r->id,
+                                 .actor = std::string(actor),
+                                 .sequence = ++r->last_sequence,
+                                 .data = std::move(data),
+                                 .at = at});
+  return {};
+}
+
+Result<std::string> PortingService::Rollup(Batch& b, std::string_view request_id,
+                                           std::string_view actor, std::int64_t now) {
+  Batch::Request* r = b.FindRequest(request_id);
+  if (r == nullptr) {
+    return Fail(Errc::kNotFound, "port request not found");
+  }
+  NumberCounts n;
+  for (const auto& num : r->numbers) {
+    const std::string& s = num.status;
+    if (s == kNumPending) {
+      ++n.pending;
+    } else if (s == kNumSubmitted) {
+      ++n.submitted;
+    } else if (s == kNumFoc) {
+      ++n.foc;
+    } else if (s == kNumReady) {
+      ++n.ready;
+    } else if (s == kNumPorted) {
+      ++n.ported;
+    } else if (s == kNumRejected) {
+      ++(num.active ? n.rejected_fixable : n.rejected_final);
+    } else if (s == kNumCanceled) {
+      ++n.canceled;
+    } else {
+      ++n.excluded;
+    }
+  }
+  const std::string current = r->status;
+  const std::string next(RollupStatus(current, n));
+  if (next == current) {
+    return next;
+  }
+  r->status = next;
+  r->updated_at = now;
+  r->dirty = true;
+  if (next != kActionRequired) {
+    r->suggested_action.reset();
+  }
+  if (next == kCanceled || next == kCompleted || next == kFailed) {
+    for (auto& num : r->numbers) {
+      if (num.active) {
+        num.active = false;
+        num.dirty = true;
+      }
+    }
+    // Its pending steps are void, except attaching the ported numbers.
+    r->ended = true;
+    std::erase_if(b.jobs, [&](const Batch::PendingJob& j) {
+      return j.request_id == r->id && j.kind != "post_port";
+    });
+  }
+  const std::string type = next == kCompleted        ? "port.completed"
+                           : next == kCanceled       ? "port.canceled"
+                           : next == kFailed         ? "port.failed"
+                           : next == kInProgress     ? "port.in_progress"
+                           : next == kSubmitted      ? "port.resubmitted"
+                           : next == kActionRequired ? "port.action_required"
+                                                     : "port.status_changed";
+  PORTLINE_RETURN_IF_ERROR(
+      Event(b, request_id, type, actor, Object{{"from", current}, {"to", next}}, now));
+  return next;
+}
+
+Result<void> PortingService::ApplyDecision(Batch& b, const Job& job, std::int64_t now) {
+  Batch::Request* req = b.FindRequest(job.request_id);
+  Batch::Order* ord = req != nullptr ? req->FindOrder(job.order_id) : nullptr;
+  if (ord == nullptr || ord->status != "submitted" ||
+      ord->version != job.payload.at("version").to_number<std::int64_t>()) {
     return {};  // canceled or superseded by a supplement: the answer is stale
   }
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto req, c.Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
-  const Object details = ParseObject(req.at(0).Text(0));
-  const auto* carrier = carriers_.BySpid(ord[0].Text(2));
-  const std::string carrier_name = carrier != nullptr ? carrier->name : ord[0].Text(2);
+  const Object& details = req->details;
+  const auto* carrier = carriers_.BySpid(ord->spid);
+  const std::string carrier_name = carrier != nullptr ? carrier->name : ord->spid;
+  const std::string by = "carrier:" + ord->spid;
 
   if (job.payload.at("accepted").as_bool()) {
     const std::string foc = StrOf(job.payload, "foc_date");
     const std::int64_t foc_at =
         InstantOf(foc, StrOf(details, "target_port_time"), StrOf(details, "timezone"));
-    const bool changed = ord[0].OptText(3).has_value() && *ord[0].OptText(3) != foc;
-    PORTLINE_RETURN_IF_ERROR(
-        c.Execute("UPDATE port_orders SET status = 'foc_confirmed', foc_date = $1, foc_at = $2, "
-                  "updated_at = $3 WHERE id = $4",
-                  {foc, foc_at, now, job.order_id}));
-    PORTLINE_RETURN_IF_ERROR(c.Execute(
-        "UPDATE port_numbers SET status = 'foc_confirmed', foc_date = $1, updated_at = $2 WHERE "
-        "order_id = $3 AND active = 1 AND status = 'submitted'",
-        {foc, now, job.order_id}));
-    PORTLINE_RETURN_IF_ERROR(c.Execute(
-        "UPDATE port_requests SET foc_date = (SELECT MIN(foc_date) FROM port_orders WHERE "
-        "request_id = $1 AND foc_date IS NOT NULL), updated_at = $2 WHERE id = $1",
-        {job.request_id, now}));
-    PORTLINE_RETURN_IF_ERROR(Event(c, job.request_id, job.org_id,
-                                   changed ? "port.foc_changed" : "port.foc_confirmed",
-                                   "carrier:" + ord[0].Text(2),
+    const bool changed = ord->foc_date.has_value() && *ord->foc_date != foc;
+    ord->status = "foc_confirmed";
+    ord->foc_date = foc;
+    ord->foc_at = foc_at;
+    ord->updated_at = now;
+    ord->dirty = true;
+    for (Number* n : req->NumbersOf(ord->id, {kNumSubmitted}, true)) {
+      SetNumber(n, kNumFoc, now);
+      n->foc_date = foc;
+    }
+    // The request shows the earliest FOC of its orders.
+    std::optional<std::string> earliest;
+    for (const auto& o : req->orders) {
+      if (o.foc_date && (!earliest || *o.foc_date < *earliest)) {
+        earliest = o.foc_date;
+      }
+    }
+    req->foc_date = earliest;
+    req->updated_at = now;
+    req->dirty = true;
+    PORTLINE_RETURN_IF_ERROR(Event(b, job.request_id,
+                                   changed ? "port.foc_changed" : "port.foc_confirmed", by,
                                    Object{{"order_id", job.order_id},
                                           {"carrier", carrier_name},
                                           {"foc_date", foc},
@@ -126,21 +232,16 @@ Result<void> PortingService::ApplyDecision(store::Connection& c, const Job& job,
       const int start = carrier != nullptr ? carrier->rules.activation_start_minute : 8 * 60;
       const std::string hhmm = (start / 60 < 10 ? "0" : "") + std::to_string(start / 60) + ":" +
                                (start % 60 < 10 ? "0" : "") + std::to_string(start % 60);
-      PORTLINE_RETURN_IF_ERROR(AddJob(c, job.org_id, job.request_id, job.order_id,
-                                      "activation_ready", InstantOf(foc, hhmm, "America/New_York"),
-                                      Object{}));
+      AddJob(b, job.org_id, job.request_id, job.order_id, "activation_ready",
+             InstantOf(foc, hhmm, "America/New_York"), Object{});
     } else {
-      PORTLINE_RETURN_IF_ERROR(
-          AddJob(c, job.org_id, job.request_id, job.order_id, "activate", foc_at, Object{}));
+      AddJob(b, job.org_id, job.request_id, job.order_id, "activate", foc_at, Object{});
     }
-    return Rollup(c, job.request_id, "carrier:" + ord[0].Text(2), now).map([](auto&&) {});
+    return Rollup(b, job.request_id, by, now).map([](auto&&) {});
   }
 
   // Rejected: attach every rejection to the numbers it concerns.
-  PORTLINE_ASSIGN_OR_RETURN(auto nums,
-                            c.Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                    "active = 1 AND status = 'submitted' ORDER BY position",
-                                    {job.order_id}));
+  const std::vector<Number*> nums = req->NumbersOf(ord->id, {kNumSubmitted}, true);
   std::map<std::string, json::array> per_number;
   std::map<std::string, bool> fixable;
   std::vector<std::string> fields;
@@ -166,10 +267,10 @@ Result<void> PortingService::ApplyDecision(store::Connection& c, const Job& job,
                        {"hint", info.hint},
                        {"fixable", info.fixable}};
     const std::string number = StrOf(o, "phone_number");
-    for (const auto& n : nums) {
-      if (number.empty() || number == n.Text(0)) {
-        per_number[n.Text(0)].push_back(entry);
-        auto [it, fresh] = fixable.emplace(n.Text(0), info.fixable);
+    for (const Number* n : nums) {
+      if (number.empty() || number == n->phone_number) {
+        per_number[n->phone_number].push_back(entry);
+        auto [it, fresh] = fixable.emplace(n->phone_number, info.fixable);
         if (!fresh) {
           it->second = it->second && info.fixable;
         }
@@ -180,110 +281,92 @@ Result<void> PortingService::ApplyDecision(store::Connection& c, const Job& job,
   for (const auto& [number, rejections] : per_number) {
     const bool fix = fixable[number];
     any_fixable = any_fixable || fix;
-    PORTLINE_RETURN_IF_ERROR(c.Execute(
-        "UPDATE port_numbers SET status = 'rejected', active = $1, reason = $2, updated_at = $3 "
-        "WHERE order_id = $4 AND phone_number = $5",
-        {fix ? 1 : 0,
-         Dump(Object{{"code", rejections.front().as_object().at("code")},
-                     {"message", rejections.front().as_object().at("message")},
-                     {"rejections", rejections}}),
-         now, job.order_id, number}));
+    for (Number* n : nums) {
+      if (n->phone_number == number) {
+        SetNumber(n, kNumRejected, now);
+        n->active = fix;
+        n->reason = Dump(Object{{"code", rejections.front().as_object().at("code")},
+                                {"message", rejections.front().as_object().at("message")},
+                                {"rejections", rejections}});
+      }
+    }
     PORTLINE_RETURN_IF_ERROR(Event(
-        c, job.request_id, job.org_id, "port.number_rejected", "carrier:" + ord[0].Text(2),
+        b, job.request_id, "port.number_rejected", by,
         Object{{"phone_number", number}, {"order_id", job.order_id}, {"rejections", rejections}},
         now));
   }
   if (!any_fixable) {
     // Only final rejections: the carrier gets the order again without those numbers.
-    PORTLINE_ASSIGN_OR_RETURN(auto left,
-                              c.Query("SELECT COUNT(*) FROM port_numbers WHERE order_id = $1 AND "
-                                      "active = 1 AND status = 'submitted'",
-                                      {job.order_id}));
-    if (left[0].Int(0) > 0) {
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_orders SET status = 'pending', version = version + 1, updated_at = $1 "
-          "WHERE id = $2",
-          {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_numbers SET status = 'pending' WHERE order_id = $1 AND active = 1 AND "
-          "status = 'submitted'",
-          {job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(
-          AddJob(c, job.org_id, job.request_id, job.order_id, "submit", now, Object{}));
+    const auto left = req->NumbersOf(ord->id, {kNumSubmitted}, true);
+    ord->updated_at = now;
+    ord->dirty = true;
+    if (!left.empty()) {
+      ord->status = "pending";
+      ++ord->version;
+      for (Number* n : left) {
+        SetNumber(n, kNumPending, now);
+      }
+      AddJob(b, job.org_id, job.request_id, job.order_id, "submit", now, Object{});
     } else {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE port_orders SET status = 'failed', updated_at = $1 WHERE id = $2",
-                    {now, job.order_id}));
+      ord->status = "failed";
     }
-    return Rollup(c, job.request_id, "carrier:" + ord[0].Text(2), now).map([](auto&&) {});
+    return Rollup(b, job.request_id, by, now).map([](auto&&) {});
   }
-  PORTLINE_RETURN_IF_ERROR(
-      c.Execute("UPDATE port_orders SET status = 'rejected', updated_at = $1 WHERE id = $2",
-                {now, job.order_id}));
+  ord->status = "rejected";
+  ord->updated_at = now;
+  ord->dirty = true;
   std::string fields_text;
   for (const auto& f : fields) {
     fields_text += (fields_text.empty() ? "" : ", ") + std::string(f);
   }
-  const std::string action = carrier_name + " rejected the order. " + first_hint +
-                             (fields_text.empty() ? "" : " Fields to fix: " + fields_text + ".") +
-                             " Then resubmit with PUT /v1/sip/port/" + job.request_id +
-                             " (the full request).";
-  PORTLINE_RETURN_IF_ERROR(
-      c.Execute("UPDATE port_requests SET suggested_action = $1, updated_at = $2 WHERE id = $3",
-                {action, now, job.request_id}));
-  PORTLINE_ASSIGN_OR_RETURN(auto status,
-                            Rollup(c, job.request_id, "carrier:" + ord[0].Text(2), now));
-  (void)status;
-  return {};
+  req->suggested_action = carrier_name + " rejected the order. " + first_hint +
+                          (fields_text.empty() ? "" : " Fields to fix: " + fields_text + ".") +
+                          " Then resubmit with PUT /v1/sip/port/" + job.request_id +
+                          " (the full request).";
+  req->updated_at = now;
+  req->dirty = true;
+  return Rollup(b, job.request_id, by, now).map([](auto&&) {});
 }
 
-Result<void> PortingService::ActivateOrder(store::Connection& c, std::string_view org,
-                                           std::string_view request_id, std::string_view order_id,
-                                           std::string_view actor, std::int64_t now) {
-  PORTLINE_ASSIGN_OR_RETURN(auto ord,
-                            c.Query("SELECT status FROM port_orders WHERE id = $1", {order_id}));
-  if (ord.empty() || (ord[0].Text(0) != "foc_confirmed" && ord[0].Text(0) != "activation_ready")) {
+Result<void> PortingService::ActivateOrder(Batch& b, std::string_view request_id,
+                                           std::string_view order_id, std::string_view actor,
+                                           std::int64_t now) {
+  Batch::Request* req = b.FindRequest(request_id);
+  Batch::Order* ord = req != nullptr ? req->FindOrder(order_id) : nullptr;
+  if (ord == nullptr || (ord->status != "foc_confirmed" && ord->status != "activation_ready")) {
     return {};  // canceled or already activated
   }
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto nums, c.Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND status IN "
-                         "('foc_confirmed', 'activation_ready') ORDER BY position",
-                         {order_id}));
+  const auto nums = req->NumbersOf(order_id, {kNumFoc, kNumReady}, false);
   // The numbers become the organization's inbound numbers.
-  PORTLINE_RETURN_IF_ERROR(c.Execute(
-      "INSERT INTO phone_numbers (phone_number, org_id, status, source, created_at) "
-      "SELECT phone_number, org_id, 'active', 'port_in', $1 FROM port_numbers WHERE "
-      "order_id = $2 AND status IN ('foc_confirmed', 'activation_ready') "
-      "ON CONFLICT (phone_number) DO UPDATE SET org_id = excluded.org_id, status = 'active', "
-      "source = 'port_in'",
-      {now, order_id}));
-  PORTLINE_RETURN_IF_ERROR(c.Execute(
-      "UPDATE port_numbers SET status = 'ported', active = 0, ported_at = $1, updated_at = $1 "
-      "WHERE order_id = $2 AND status IN ('foc_confirmed', 'activation_ready')",
-      {now, order_id}));
-  PORTLINE_RETURN_IF_ERROR(c.Execute(
-      "UPDATE port_orders SET status = 'ported', completed_at = $1, updated_at = $1 WHERE id = $2",
-      {now, order_id}));
-  for (const auto& n : nums) {
-    PORTLINE_RETURN_IF_ERROR(Event(c, request_id, org, "port.number_ported", actor,
-                                   Object{{"phone_number", n.Text(0)}, {"order_id", order_id}},
-                                   now));
+  for (Number* n : nums) {
+    b.inbound.push_back(Batch::Inbound{n->phone_number, req->org_id, now});
+    SetNumber(n, kNumPorted, now);
+    n->active = false;
+    n->ported_at = now;
   }
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto req, c.Query("SELECT details FROM port_requests WHERE id = $1", {request_id}));
+  ord->status = "ported";
+  ord->completed_at = now;
+  ord->updated_at = now;
+  ord->dirty = true;
+  for (const Number* n : nums) {
+    PORTLINE_RETURN_IF_ERROR(
+        Event(b, request_id, "port.number_ported", actor,
+              Object{{"phone_number", n->phone_number}, {"order_id", std::string(order_id)}}, now));
+  }
   // Ported numbers become inbound numbers of the SIP API: with the request's post_port
   // configuration, or a plain inbound one (Bland registers ported numbers as inbound).
   if (!nums.empty()) {
-    PORTLINE_RETURN_IF_ERROR(AddJob(c, org, request_id, order_id, "post_port", now, Object{}));
+    AddJob(b, req->org_id, request_id, order_id, "post_port", now, Object{});
   }
-  return Rollup(c, request_id, actor, now).map([](auto&&) {});
+  return Rollup(b, request_id, actor, now).map([](auto&&) {});
 }
 
 Result<PortingService::StepApply> PortingService::PrepareStep(
-    const Job& job, std::map<std::string, OrgTime>& org_times) {
-  // Reads and calls out (carrier gateway, post-port hook) happen here, with no connection held
-  // across a call out: those may take their own, and a pool must never wait on itself. The
-  // returned closure writes the step's effects inside the batch transaction.
+    const Job& job, std::map<std::string, OrgTime>& org_times, const Batch& snapshot) {
+  // Calls out (carrier gateway, post-port hook) happen here, with no connection held across a
+  // call out: those may take their own, and a pool must never wait on itself. Reads come from
+  // the batch's snapshot, taken before. The returned closure changes the batch that the
+  // applying transaction loaded (and locked), so it checks the state again.
   OrgTime t;
   if (const auto it = org_times.find(job.org_id); it != org_times.end()) {
     t = it->second;
@@ -298,16 +381,17 @@ Result<PortingService::StepApply> PortingService::PrepareStep(
     t.now = FromUnixMillis(job.due_at);
   }
   const std::int64_t now = t.now_ms();
+  const Batch::Request* seen = snapshot.FindRequest(job.request_id);
+  auto nothing = [](Batch&) -> Result<void> { return {}; };
+  if (seen == nullptr) {
+    return StepApply(nothing);  // the request is gone (its organization was deleted)
+  }
 
   if (job.kind == "submit") {
-    carriers::CarrierOrder order;
-    {
-      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-      PORTLINE_ASSIGN_OR_RETURN(
-          order, BuildCarrierOrder(*lease, job.org_id, job.request_id, job.order_id));
-    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto order, BuildCarrierOrder(snapshot, job.org_id, job.request_id, job.order_id));
     if (order.lines.empty()) {
-      return StepApply([](store::Connection&) -> Result<void> { return {}; });
+      return StepApply(nothing);
     }
     PORTLINE_ASSIGN_OR_RETURN(auto decision, gateway_.Submit(order, t.now));
     json::array rejects;
@@ -325,137 +409,133 @@ Result<PortingService::StepApply> PortingService::PrepareStep(
     const std::string spid = order.spid;
     const auto lines = static_cast<std::int64_t>(order.lines.size());
     return StepApply([this, job, now, payload, respond_at, version, spid,
-                      lines](store::Connection& c) -> Result<void> {
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto st,
-          c.Query("SELECT status, version FROM port_orders WHERE id = $1", {job.order_id}));
-      if (st.empty() || st[0].Text(0) != "pending" || st[0].Int(1) != version) {
+                      lines](Batch& b) -> Result<void> {
+      Batch::Request* req = b.FindRequest(job.request_id);
+      Batch::Order* ord = req != nullptr ? req->FindOrder(job.order_id) : nullptr;
+      if (ord == nullptr || ord->status != "pending" || ord->version != version) {
         return {};
       }
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_orders SET status = 'submitted', submitted_at = $1, updated_at = $1 WHERE "
-          "id = $2",
-          {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_numbers SET status = 'submitted', updated_at = $1 WHERE order_id = $2 AND "
-          "active = 1 AND status = 'pending'",
-          {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(Event(c, job.request_id, job.org_id, "port.order_submitted",
-                                     "system",
+      ord->status = "submitted";
+      ord->submitted_at = now;
+      ord->updated_at = now;
+      ord->dirty = true;
+      for (Number* n : req->NumbersOf(job.order_id, {kNumPending}, true)) {
+        SetNumber(n, kNumSubmitted, now);
+      }
+      PORTLINE_RETURN_IF_ERROR(Event(b, job.request_id, "port.order_submitted", "system",
                                      Object{{"order_id", job.order_id},
                                             {"carrier", spid},
                                             {"version", version},
                                             {"numbers", lines}},
                                      now));
-      PORTLINE_RETURN_IF_ERROR(AddJob(c, job.org_id, job.request_id, job.order_id,
-                                      "carrier_response", respond_at, payload));
-      return Rollup(c, job.request_id, "system", now).map([](auto&&) {});
+      AddJob(b, job.org_id, job.request_id, job.order_id, "carrier_response", respond_at, payload);
+      return Rollup(b, job.request_id, "system", now).map([](auto&&) {});
     });
   }
   if (job.kind == "carrier_response") {
-    return StepApply([this, job, now](store::Connection& c) { return ApplyDecision(c, job, now); });
+    return StepApply([this, job, now](Batch& b) { return ApplyDecision(b, job, now); });
   }
   if (job.kind == "activate") {
     std::vector<std::string> numbers;
-    {
-      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 AND "
-                                  "status IN ('foc_confirmed', 'activation_ready')",
-                                  {job.order_id}));
-      for (const auto& n : nums) {
-        numbers.push_back(n.Text(0));
+    for (const auto& n : seen->numbers) {
+      if (n.order_id == job.order_id && (n.status == kNumFoc || n.status == kNumReady)) {
+        numbers.push_back(n.phone_number);
       }
     }
     if (!numbers.empty()) {
       PORTLINE_RETURN_IF_ERROR(gateway_.Activate(job.order_id, numbers, t.now));
     }
-    return StepApply([this, job, now](store::Connection& c) {
-      return ActivateOrder(c, job.org_id, job.request_id, job.order_id, "system", now);
+    return StepApply([this, job, now](Batch& b) {
+      return ActivateOrder(b, job.request_id, job.order_id, "system", now);
     });
   }
   if (job.kind == "activation_ready") {
-    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto n, c.Execute("UPDATE port_orders SET status = 'activation_ready', updated_at = $1 "
-                            "WHERE id = $2 AND status = 'foc_confirmed'",
-                            {now, job.order_id}));
-      if (n == 0) {
+    return StepApply([this, job, now](Batch& b) -> Result<void> {
+      Batch::Request* req = b.FindRequest(job.request_id);
+      Batch::Order* ord = req != nullptr ? req->FindOrder(job.order_id) : nullptr;
+      if (ord == nullptr || ord->status != "foc_confirmed") {
         return {};
       }
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE port_numbers SET status = 'activation_ready', updated_at = $1 WHERE "
-                    "order_id = $2 AND status = 'foc_confirmed'",
-                    {now, job.order_id}));
-      return Event(c, job.request_id, job.org_id, "port.activation_ready", "system",
+      ord->status = "activation_ready";
+      ord->updated_at = now;
+      ord->dirty = true;
+      for (Number* n : req->NumbersOf(job.order_id, {kNumFoc}, false)) {
+        SetNumber(n, kNumReady, now);
+      }
+      return Event(b, job.request_id, "port.activation_ready", "system",
                    Object{{"order_id", job.order_id}, {"group_id", job.order_id}}, now);
     });
   }
   if (job.kind == "expire") {
-    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
-      PORTLINE_ASSIGN_OR_RETURN(
-          auto n, c.Execute("UPDATE port_requests SET status = 'expired', updated_at = $1 WHERE "
-                            "id = $2 AND status = 'waiting_for_signature'",
-                            {now, job.request_id}));
-      if (n == 0) {
+    return StepApply([this, job, now](Batch& b) -> Result<void> {
+      Batch::Request* req = b.FindRequest(job.request_id);
+      if (req == nullptr || req->status != kWaitingForSignature) {
         return {};
       }
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
-          "request_id = $2 AND status = 'pending'",
-          {now, job.request_id}));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_orders SET status = 'canceled', updated_at = $1 WHERE request_id = $2",
-          {now, job.request_id}));
-      return Event(c, job.request_id, job.org_id, "port.expired", "system",
+      req->status = "expired";
+      req->updated_at = now;
+      req->dirty = true;
+      for (auto& n : req->numbers) {
+        if (n.status == kNumPending) {
+          SetNumber(&n, kNumCanceled, now);
+          n.active = false;
+        }
+      }
+      for (auto& o : req->orders) {
+        o.status = "canceled";
+        o.updated_at = now;
+        o.dirty = true;
+      }
+      return Event(b, job.request_id, "port.expired", "system",
                    Object{{"reason", "the LOA was not signed in time"}}, now);
     });
   }
   if (job.kind == "cancel") {
     PORTLINE_ASSIGN_OR_RETURN(auto confirmed_at, gateway_.Cancel(job.order_id, t.now));
     const std::int64_t at = ToUnixMillis(confirmed_at);
-    return StepApply([this, job, at](store::Connection& c) {
-      return AddJob(c, job.org_id, job.request_id, job.order_id, "cancel_confirmed", at, Object{});
+    return StepApply([this, job, at](Batch& b) -> Result<void> {
+      AddJob(b, job.org_id, job.request_id, job.order_id, "cancel_confirmed", at, Object{});
+      return {};
     });
   }
   if (job.kind == "cancel_confirmed") {
-    return StepApply([this, job, now](store::Connection& c) -> Result<void> {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE port_orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND "
-                    "status = 'cancel_pending'",
-                    {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(c.Execute(
-          "UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
-          "order_id = $2 AND status NOT IN ('ported', 'excluded', 'canceled')",
-          {now, job.order_id}));
-      PORTLINE_RETURN_IF_ERROR(Event(c, job.request_id, job.org_id, "port.order_canceled",
-                                     "carrier", Object{{"order_id", job.order_id}}, now));
-      return Rollup(c, job.request_id, "system", now).map([](auto&&) {});
+    return StepApply([this, job, now](Batch& b) -> Result<void> {
+      Batch::Request* req = b.FindRequest(job.request_id);
+      if (req == nullptr) {
+        return {};
+      }
+      if (Batch::Order* ord = req->FindOrder(job.order_id);
+          ord != nullptr && ord->status == "cancel_pending") {
+        ord->status = "canceled";
+        ord->updated_at = now;
+        ord->dirty = true;
+      }
+      for (auto& n : req->numbers) {
+        if (n.order_id == job.order_id && n.status != kNumPorted && n.status != kNumExcluded &&
+            n.status != kNumCanceled) {
+          SetNumber(&n, kNumCanceled, now);
+          n.active = false;
+        }
+      }
+      PORTLINE_RETURN_IF_ERROR(Event(b, job.request_id, "port.order_canceled", "carrier",
+                                     Object{{"order_id", job.order_id}}, now));
+      return Rollup(b, job.request_id, "system", now).map([](auto&&) {});
     });
   }
   if (job.kind == "post_port") {
     Result<void> applied;
     if (post_port_) {
       Object post;
+      if (BoolOf(seen->details, "has_post_port") && seen->details.contains("post_port") &&
+          seen->details.at("post_port").is_object()) {
+        post = seen->details.at("post_port").as_object();
+      } else {
+        post = Object{{"service", "sip"}, {"directions", json::array{Object{{"type", "inbound"}}}}};
+      }
       std::vector<std::string> numbers;
-      {
-        PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-        PORTLINE_ASSIGN_OR_RETURN(
-            auto req,
-            lease->Query("SELECT details FROM port_requests WHERE id = $1", {job.request_id}));
-        PORTLINE_ASSIGN_OR_RETURN(
-            auto nums, lease->Query("SELECT phone_number FROM port_numbers WHERE order_id = $1 "
-                                    "AND status = 'ported' ORDER BY position",
-                                    {job.order_id}));
-        Object details = ParseObject(req.at(0).Text(0));
-        if (BoolOf(details, "has_post_port") && details["post_port"].is_object()) {
-          post = details["post_port"].as_object();
-        } else {
-          post =
-              Object{{"service", "sip"}, {"directions", json::array{Object{{"type", "inbound"}}}}};
-        }
-        for (const auto& n : nums) {
-          numbers.push_back(n.Text(0));
+      for (const auto& n : seen->numbers) {
+        if (n.order_id == job.order_id && n.status == kNumPorted) {
+          numbers.push_back(n.phone_number);
         }
       }
       // Attach in chunks of the SIP API's limit.
@@ -473,12 +553,87 @@ Result<PortingService::StepApply> PortingService::PrepareStep(
         applied ? Object{{"order_id", job.order_id}}
                 : Object{{"order_id", job.order_id}, {"error", applied.error().message}};
     const bool ok = applied.has_value();
-    return StepApply([this, job, now, data, ok](store::Connection& c) {
-      return Event(c, job.request_id, job.org_id,
-                   ok ? "port.post_port_applied" : "port.post_port_failed", "system", data, now);
+    return StepApply([this, job, now, data, ok](Batch& b) {
+      return Event(b, job.request_id, ok ? "port.post_port_applied" : "port.post_port_failed",
+                   "system", data, now);
     });
   }
   return Fail(Errc::kInternal, "unknown workflow step " + job.kind);
+}
+
+Result<void> PortingService::ApplySteps(
+    store::Connection& c, const std::vector<std::pair<const Job*, StepApply>>& steps) {
+  // Delete the claimed steps first: those another node took over (our lease expired) are not
+  // returned, and must not be applied.
+  store::Params claimed{options_.node_id};
+  std::vector<std::string_view> job_ids;
+  std::vector<std::string> request_ids;
+  for (const auto& [job, fn] : steps) {
+    job_ids.emplace_back(job->id);
+    request_ids.push_back(job->request_id);
+  }
+  std::string array;
+  const std::string match = store::MatchAny(c.backend(), "id", claimed, job_ids, array);
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto deleted,
+      c.Query("DELETE FROM port_jobs WHERE lease_owner = $1 AND " + match + " RETURNING id",
+              claimed));
+  std::set<std::string> mine;
+  for (const auto& r : deleted) {
+    mine.insert(r.Text(0));
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto batch, Batch::Load(c, request_ids, true));
+  for (const auto& [job, fn] : steps) {
+    if (mine.count(job->id) == 0) {
+      continue;
+    }
+    // A step after its request ended in this batch is void, as if the ending had deleted it.
+    if (const Batch::Request* r = batch.FindRequest(job->request_id);
+        r != nullptr && r->ended && job->kind != "post_port") {
+      continue;
+    }
+    PORTLINE_RETURN_IF_ERROR(fn(batch));
+  }
+  return FlushBatch(c, batch);
+}
+
+void PortingService::RunSteps(const std::vector<const Job*>& jobs, const Batch& snapshot,
+                              std::vector<std::pair<const Job*, Error>>& failed) {
+  // Phase 1: calls out, step by step.
+  std::vector<std::pair<const Job*, StepApply>> ready;
+  std::map<std::string, OrgTime> org_times;  // one clock read per organization per batch
+  for (const Job* job : jobs) {
+    auto prepared = PrepareStep(*job, org_times, snapshot);
+    if (prepared) {
+      ready.emplace_back(job, std::move(*prepared));
+    } else {
+      failed.emplace_back(job, std::move(prepared).error());
+    }
+  }
+  if (ready.empty()) {
+    return;
+  }
+  // Phase 2: one transaction applies them all (one commit for the batch). Should any step fail,
+  // the batch is rolled back and each step is applied in a transaction of its own, so the failing
+  // one is retried later alone.
+  auto lease = db_.Acquire();
+  if (!lease) {
+    for (const auto& step : ready) {
+      failed.emplace_back(step.first, lease.error());
+    }
+    return;
+  }
+  auto apply_all = [&](store::Connection& c) { return ApplySteps(c, ready); };
+  if (store::WithTransaction(**lease, apply_all)) {
+    return;
+  }
+  for (const auto& step : ready) {
+    const std::vector<std::pair<const Job*, StepApply>> one{step};
+    auto single = [&](store::Connection& c) { return ApplySteps(c, one); };
+    if (auto done = store::WithTransaction(**lease, single); !done) {
+      failed.emplace_back(step.first, std::move(done).error());
+    }
+  }
 }
 
 Result<int> PortingService::RunDue(const std::optional<std::string>& org, int max) {
@@ -494,6 +649,7 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
   }
   sql += " ORDER BY j.due_at, j.id LIMIT $2";
   std::vector<Job> jobs;
+  Batch snapshot;
   {
     PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
     PORTLINE_ASSIGN_OR_RETURN(auto rows, lease->Query(sql, params));
@@ -503,71 +659,67 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
     // Claim them all in one statement; only those this node got are run.
     const std::int64_t at = ToUnixMillis(clock_.Now());
     store::Params claim{options_.node_id, at + options_.lease.count(), at};
+    std::vector<std::string_view> due_ids;
     for (const auto& r : rows) {
-      claim.emplace_back(r.Text(0));
+      due_ids.emplace_back(r.Text(0));
     }
+    std::string array;
+    const std::string match = store::MatchAny(lease->backend(), "id", claim, due_ids, array);
     PORTLINE_ASSIGN_OR_RETURN(
         auto claimed,
         lease->Query("UPDATE port_jobs SET lease_owner = $1, lease_until = $2, attempts = "
-                     "attempts + 1 WHERE (lease_until IS NULL OR lease_until < $3) AND id IN (" +
-                         Placeholders(4, rows.size()) + ") RETURNING id",
+                     "attempts + 1 WHERE (lease_until IS NULL OR lease_until < $3) AND " +
+                         match + " RETURNING id",
                      claim));
     std::set<std::string> mine;
     for (const auto& c : claimed) {
       mine.insert(c.Text(0));
     }
+    std::vector<std::string> request_ids;
     for (const auto& r : rows) {
       if (mine.count(r.Text(0)) > 0) {
         jobs.push_back(Job{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5),
                            ParseObject(r.Text(6)), r.Int(7)});
+        request_ids.push_back(r.Text(2));
       }
     }
+    // What the steps read before calling out, for all of them at once.
+    PORTLINE_ASSIGN_OR_RETURN(snapshot, Batch::Load(*lease, request_ids, false));
   }
-  // Phase 1: reads and calls out, step by step.
-  std::vector<std::pair<const Job*, StepApply>> ready;
-  std::vector<std::pair<const Job*, Error>> failed;
-  std::map<std::string, OrgTime> org_times;  // one clock read per organization per batch
+  // The steps run in shards of whole requests, side by side, each shard on its own thread and
+  // connection: a request's steps stay in one shard in due order, and no two shards touch the
+  // same request. One shard alone would leave a core idle while it waits on the database.
+  // SQLite runs one writer at a time, in this process: shards would only queue for it.
+  const int threads =
+      db_.backend() == store::Backend::kPostgres ? std::max(1, options_.workflow_threads) : 1;
+  const std::size_t shards =
+      std::clamp<std::size_t>(jobs.size() / kStepsPerShard, 1, static_cast<std::size_t>(threads));
+  std::vector<std::vector<const Job*>> parts(shards);
   for (const auto& job : jobs) {
-    auto prepared = PrepareStep(job, org_times);
-    if (prepared) {
-      ready.emplace_back(&job, std::move(*prepared));
-    } else {
-      failed.emplace_back(&job, std::move(prepared).error());
-    }
+    parts[std::hash<std::string>{}(job.request_id) % shards].push_back(&job);
   }
-  // Phase 2: one transaction applies them all (one commit for the batch). Should any step fail,
-  // the batch is rolled back and each step is applied in a transaction of its own, so the failing
-  // one is retried later alone.
-  if (!ready.empty()) {
-    // Request order (stable: a request's own steps keep their due order), so two nodes applying
-    // batches lock requests in the same order and cannot deadlock.
-    std::stable_sort(ready.begin(), ready.end(), [](const auto& x, const auto& y) {
-      return x.first->request_id < y.first->request_id;
-    });
-    PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-    auto apply_one = [&](store::Connection& c, const Job& job,
-                         const StepApply& fn) -> Result<void> {
-      PORTLINE_ASSIGN_OR_RETURN(bool still_mine, Finish(c, job, options_.node_id));
-      if (!still_mine) {
-        return {};  // our lease expired and another node took the step over
-      }
-      PORTLINE_RETURN_IF_ERROR(LockRequest(c, job.request_id));
-      return fn(c);
-    };
-    auto apply_all = [&](store::Connection& c) -> Result<void> {
-      for (auto& [job, fn] : ready) {
-        PORTLINE_RETURN_IF_ERROR(apply_one(c, *job, fn));
-      }
-      return {};
-    };
-    if (!store::WithTransaction(*lease, apply_all)) {
-      for (auto& [job, fn] : ready) {
-        auto single = [&](store::Connection& c) { return apply_one(c, *job, fn); };
-        if (auto done = store::WithTransaction(*lease, single); !done) {
-          failed.emplace_back(job, std::move(done).error());
-        }
+  std::vector<std::vector<std::pair<const Job*, Error>>> failures(shards);
+  auto run_part = [&](std::size_t k) {
+    try {
+      RunSteps(parts[k], snapshot, failures[k]);
+    } catch (const std::exception& e) {  // a bug must not end the process from a thread
+      failures[k].clear();
+      for (const Job* job : parts[k]) {
+        failures[k].emplace_back(job, Error{Errc::kInternal, "workflow step threw", e.what()});
       }
     }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t k = 1; k < shards; ++k) {
+    helpers.emplace_back(run_part, k);
+  }
+  run_part(0);
+  for (auto& t : helpers) {
+    t.join();
+  }
+  std::vector<std::pair<const Job*, Error>> failed;
+  for (auto& f : failures) {
+    std::move(f.begin(), f.end(), std::back_inserter(failed));
   }
   // Failed steps are retried later with exponential backoff (1 s … 1 h).
   for (const auto& [job, error] : failed) {

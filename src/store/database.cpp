@@ -1,5 +1,7 @@
 #include "store/database.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 
 namespace portline::store {
@@ -20,6 +22,82 @@ std::optional<std::int64_t> Row::OptInt(std::size_t i) const {
   std::int64_t v = 0;
   std::from_chars(c->data(), c->data() + c->size(), v);
   return v;
+}
+
+Result<std::int64_t> ExecuteRows(Connection& c, std::string_view head, std::string_view tail,
+                                 const std::vector<std::string_view>& casts, const Params& values,
+                                 bool pad_with_nulls) {
+  const std::size_t width = casts.size();
+  if (width == 0 || values.size() % width != 0) {
+    return Fail(Errc::kInternal, "ExecuteRows: values do not fill whole rows");
+  }
+  const std::size_t rows = values.size() / width;
+  // 4,000 parameters a statement: far below SQLite's 32,766 and PostgreSQL's 65,535, and big
+  // enough that a batch of workflow steps is a handful of statements.
+  const std::size_t per_chunk = std::max<std::size_t>(1, 4000 / width);
+  std::int64_t changed = 0;
+  for (std::size_t first = 0; first < rows; first += per_chunk) {
+    const std::size_t n = std::min(per_chunk, rows - first);
+    const std::size_t shape = pad_with_nulls ? std::min(per_chunk, std::bit_ceil(n)) : n;
+    std::string sql(head);
+    sql.reserve(head.size() + tail.size() + shape * width * 12);
+    Params params(values.begin() + static_cast<std::ptrdiff_t>(first * width),
+                  values.begin() + static_cast<std::ptrdiff_t>((first + n) * width));
+    params.resize(shape * width, Param(nullptr));
+    std::size_t k = 0;
+    for (std::size_t r = 0; r < shape; ++r) {
+      sql += r == 0 ? "(" : ", (";
+      for (std::size_t col = 0; col < width; ++col) {
+        sql += col == 0 ? "" : ", ";
+        const std::string ph = "$" + std::to_string(++k);
+        if (casts[col].empty()) {
+          sql += ph;
+        } else {
+          sql += "CAST(" + ph + " AS " + std::string(casts[col]) + ")";
+        }
+      }
+      sql += ")";
+    }
+    sql += tail;
+    PORTLINE_ASSIGN_OR_RETURN(auto done, c.Execute(sql, params));
+    changed += done;
+  }
+  return changed;
+}
+
+std::string PaddedInList(Params& params, const std::vector<std::string_view>& values) {
+  std::string out;
+  if (values.empty()) {
+    return "NULL";
+  }
+  const std::size_t shape = std::max<std::size_t>(16, std::bit_ceil(values.size()));
+  for (std::size_t i = 0; i < shape; ++i) {
+    params.emplace_back(values[std::min(i, values.size() - 1)]);
+    out += (i == 0 ? "$" : ", $") + std::to_string(params.size());
+  }
+  return out;
+}
+
+std::string MatchAny(Backend backend, std::string_view column, Params& params,
+                     const std::vector<std::string_view>& values, std::string& storage) {
+  if (backend == Backend::kSqlite) {
+    return std::string(column) + " IN (" + PaddedInList(params, values) + ")";
+  }
+  // An array literal: every element quoted, with " and \ escaped.
+  storage = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    storage += i == 0 ? "\"" : ",\"";
+    for (const char ch : values[i]) {
+      if (ch == '"' || ch == '\\') {
+        storage += '\\';
+      }
+      storage += ch;
+    }
+    storage += '"';
+  }
+  storage += "}";
+  params.emplace_back(storage);
+  return std::string(column) + " = ANY(CAST($" + std::to_string(params.size()) + " AS TEXT[]))";
 }
 
 Database::Lease::~Lease() {

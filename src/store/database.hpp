@@ -157,6 +157,33 @@ auto WithTransaction(Connection& conn, F&& fn, const TransactionOptions& options
   return result;
 }
 
+/// One statement for many rows: runs `head` + "(…), (…), …" + `tail`, one parenthesized row of
+/// `casts.size()` parameters per row of `values` (flat, row after row). A column whose cast is
+/// not empty is written `CAST($n AS <cast>)`, so VALUES columns get their type on PostgreSQL
+/// (untyped parameters would be text). Rows go in chunks that keep each statement's parameter
+/// count within both backends' limits. Use it for multi-row INSERT … VALUES and for
+/// UPDATE … FROM (VALUES …) AS v (whose columns are v.column1, v.column2, … on both backends).
+/// With `pad_with_nulls`, each chunk is padded with all-NULL rows up to a power of two, so
+/// batches of similar sizes reuse one prepared statement (and plan) instead of preparing one
+/// per row count; the SQL must ignore such rows (a join on v.column1, or WHERE v.column1 IS NOT
+/// NULL).
+[[nodiscard]] Result<std::int64_t> ExecuteRows(Connection& c, std::string_view head,
+                                               std::string_view tail,
+                                               const std::vector<std::string_view>& casts,
+                                               const Params& values, bool pad_with_nulls = false);
+
+/// A condition "<column> matches one of `values`", its parameters appended to `params`: on
+/// PostgreSQL `= ANY(CAST($k AS TEXT[]))` with one array parameter (written into `storage`, which
+/// must outlive the statement), so the statement has one shape and its generic plan an index
+/// lookup whatever the list's length; on SQLite a padded IN list (PaddedInList).
+[[nodiscard]] std::string MatchAny(Backend backend, std::string_view column, Params& params,
+                                   const std::vector<std::string_view>& values,
+                                   std::string& storage);
+
+/// The placeholders "$k, $k+1, …" of an IN list of `values`, appended to `params`. The last value
+/// is repeated up to a power of two (16 at least), for the same reason as ExecuteRows pads.
+[[nodiscard]] std::string PaddedInList(Params& params, const std::vector<std::string_view>& values);
+
 struct StoreOptions {
   std::string data_dir = "./data";
   std::string database_url;  // empty: SQLite under data_dir; postgres://… or postgresql://…

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -233,33 +234,74 @@ Result<void> WebhookService::Record(store::Connection& c, std::string_view org,
                                     std::string_view request_id, std::int64_t sequence,
                                     const json::object& data, std::int64_t occurred_at_ms,
                                     std::int64_t now_ms) {
-  json::object payload_data = data;
-  payload_data["port_request_id"] = std::string(request_id);
-  const std::string occurred = FormatRfc3339(FromUnixMillis(occurred_at_ms));
-  const std::string payload = json::serialize(json::object{{"id", std::string(event_id)},
-                                                           {"type", std::string(type)},
-                                                           {"timestamp", occurred},
-                                                           {"occurred_at", occurred},
-                                                           {"sequence", sequence},
-                                                           {"data", std::move(payload_data)}});
-  PORTLINE_RETURN_IF_ERROR(c.Execute(
-      "INSERT INTO webhook_events (id, org_id, type, request_id, sequence, payload, occurred_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      {event_id, org, type, request_id, sequence, payload, occurred_at_ms}));
+  return RecordAll(c, {NewEvent{org, event_id, type, request_id, sequence, &data, occurred_at_ms}},
+                   now_ms);
+}
+
+Result<void> WebhookService::RecordAll(store::Connection& c, const std::vector<NewEvent>& events,
+                                       std::int64_t now_ms) {
+  if (events.empty()) {
+    return {};
+  }
+  std::deque<std::string> texts;  // parameters hold views
+  store::Params event_rows;
+  std::set<std::string_view> orgs;
+  for (const NewEvent& e : events) {
+    json::object payload_data = e.data != nullptr ? *e.data : json::object{};
+    payload_data["port_request_id"] = std::string(e.request_id);
+    const std::string occurred = FormatRfc3339(FromUnixMillis(e.occurred_at_ms));
+    const std::string& payload =
+        texts.emplace_back(json::serialize(json::object{{"id", std::string(e.id)},
+                                                        {"type", std::string(e.type)},
+                                                        {"timestamp", occurred},
+                                                        {"occurred_at", occurred},
+                                                        {"sequence", e.sequence},
+                                                        {"data", std::move(payload_data)}}));
+    event_rows.insert(event_rows.end(),
+                      {e.id, e.org, e.type, e.request_id, e.sequence, payload, e.occurred_at_ms});
+    orgs.insert(e.org);
+  }
+  PORTLINE_RETURN_IF_ERROR(store::ExecuteRows(c,
+                                              "INSERT INTO webhook_events (id, org_id, type, "
+                                              "request_id, sequence, payload, occurred_at) "
+                                              "SELECT * FROM (VALUES ",
+                                              ") AS v WHERE v.column1 IS NOT NULL",
+                                              {"", "", "", "", "BIGINT", "", "BIGINT"}, event_rows,
+                                              true)
+                               .map([](std::int64_t) {}));
+  store::Params org_params;
+  const std::string in =
+      store::PaddedInList(org_params, std::vector<std::string_view>(orgs.begin(), orgs.end()));
   PORTLINE_ASSIGN_OR_RETURN(
       auto endpoints,
-      c.Query("SELECT id, event_types FROM webhook_endpoints WHERE org_id = $1 AND enabled = 1",
-              {org}));
-  for (const auto& e : endpoints) {
-    if (!Subscribed(e.Text(1), type)) {
-      continue;
-    }
-    PORTLINE_RETURN_IF_ERROR(
-        c.Execute("INSERT INTO webhook_deliveries (id, org_id, event_id, endpoint_id, status, "
-                  "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
-                  {NewId("wd", FromUnixMillis(now_ms)), org, event_id, e.Text(0), now_ms}));
+      c.Query("SELECT id, org_id, event_types FROM webhook_endpoints WHERE enabled = 1 AND "
+              "org_id IN (" +
+                  in + ") ORDER BY id",
+              org_params));
+  if (endpoints.empty()) {
+    return {};
   }
-  return {};
+  store::Params delivery_rows;
+  for (const NewEvent& e : events) {
+    for (const auto& ep : endpoints) {
+      if (ep.Text(1) != e.org || !Subscribed(ep.Text(2), e.type)) {
+        continue;
+      }
+      delivery_rows.insert(delivery_rows.end(),
+                           {texts.emplace_back(NewId("wd", FromUnixMillis(now_ms))), e.org, e.id,
+                            ep.Text(0), now_ms});
+    }
+  }
+  if (delivery_rows.empty()) {
+    return {};
+  }
+  return store::ExecuteRows(c,
+                            "INSERT INTO webhook_deliveries (id, org_id, event_id, endpoint_id, "
+                            "status, next_attempt_at, created_at) SELECT column1, column2, "
+                            "column3, column4, 'pending', column5, column5 FROM (VALUES ",
+                            ") AS v WHERE v.column1 IS NOT NULL", {"", "", "", "", "BIGINT"},
+                            delivery_rows, true)
+      .map([](std::int64_t) {});
 }
 
 Result<json::value> WebhookService::ListEvents(std::string_view org, std::string_view type,

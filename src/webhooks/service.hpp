@@ -104,6 +104,17 @@ class WebhookService {
                              std::string_view type, std::string_view request_id,
                              std::int64_t sequence, const boost::json::object& data,
                              std::int64_t occurred_at_ms, std::int64_t now_ms);
+  /// One event to record; the views and `data` must outlive the RecordAll call.
+  struct NewEvent {
+    std::string_view org, id, type, request_id;
+    std::int64_t sequence = 0;
+    const boost::json::object* data = nullptr;
+    std::int64_t occurred_at_ms = 0;
+  };
+  /// Records many events and their deliveries inside the caller's transaction, in three
+  /// statements whatever their number (events, the organizations' endpoints, deliveries).
+  static Result<void> RecordAll(store::Connection& c, const std::vector<NewEvent>& events,
+                                std::int64_t now_ms);
 
  private:
   Result<void> RecordIn(store::Connection& c, const std::vector<Outcome>& outcomes);

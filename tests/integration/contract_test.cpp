@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <deque>
 #include <thread>
 
 #include "accounts/accounts.hpp"
@@ -42,6 +43,50 @@ TEST_P(Contract, ParamsRoundTripIncludingNullAndUtf8) {
   EXPECT_EQ((*rows)[0].Text(0), text);
   EXPECT_EQ((*rows)[0].Int(1), 9007199254740993);
   EXPECT_TRUE((*rows)[0].IsNull(2));
+}
+
+TEST_P(Contract, ManyRowStatementsAndAnyMatches) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto& c = **lease;
+  ASSERT_TRUE(c.ExecuteScript("CREATE TABLE m (id TEXT PRIMARY KEY, n BIGINT, note TEXT)"));
+  // 1,500 rows of 3 columns: two chunks (4,000 parameters at most each), the second padded
+  // with all-NULL rows that the SELECT form skips.
+  std::deque<std::string> keep;
+  store::Params rows;
+  for (std::int64_t i = 0; i < 1500; ++i) {
+    rows.insert(rows.end(), {keep.emplace_back("id-" + std::to_string(i)), i,
+                             i % 2 == 0 ? store::Param(nullptr) : store::Param("odd")});
+  }
+  auto inserted = store::ExecuteRows(c, "INSERT INTO m (id, n, note) SELECT * FROM (VALUES ",
+                                     ") AS v WHERE v.column1 IS NOT NULL", {"", "BIGINT", "TEXT"},
+                                     rows, /*pad_with_nulls=*/true);
+  ASSERT_TRUE(inserted) << inserted.error().detail;
+  EXPECT_EQ(*inserted, 1500);
+  // UPDATE … FROM (VALUES …): a padded row (NULL key) matches nothing.
+  store::Params changes{"id-1",           std::int64_t{-1}, "id-2",
+                        std::int64_t{-2}, "missing",        std::int64_t{-3}};
+  auto updated = store::ExecuteRows(c, "UPDATE m AS t SET n = v.column2 FROM (VALUES ",
+                                    ") AS v WHERE t.id = v.column1", {"", "BIGINT"}, changes, true);
+  ASSERT_TRUE(updated) << updated.error().detail;
+  EXPECT_EQ(*updated, 2);
+  // MatchAny: values with quotes and backslashes survive PostgreSQL's array literal.
+  ASSERT_TRUE(
+      c.Execute("INSERT INTO m (id, n) VALUES ($1, 1), ($2, 2)", {R"(we"ird\id)", "plain,id"}));
+  store::Params params{std::int64_t{0}};
+  std::string storage;
+  const std::string match = store::MatchAny(
+      c.backend(), "id", params, {R"(we"ird\id)", "plain,id", "id-1", "absent"}, storage);
+  auto found = c.Query("SELECT id, n FROM m WHERE n <> $1 AND " + match + " ORDER BY id", params);
+  ASSERT_TRUE(found) << found.error().detail;
+  ASSERT_EQ(found->size(), 3U);
+  EXPECT_EQ((*found)[0].Text(0), "id-1");
+  EXPECT_EQ((*found)[0].Int(1), -1);
+  EXPECT_EQ((*found)[1].Text(0), "plain,id");
+  EXPECT_EQ((*found)[2].Text(0), R"(we"ird\id)");
+  auto odd = c.Query("SELECT COUNT(*) FROM m WHERE note = 'odd'", {});
+  ASSERT_TRUE(odd);
+  EXPECT_EQ((*odd)[0].Int(0), 750);
 }
 
 TEST_P(Contract, StatementCacheStaysCorrectPastItsBound) {

@@ -269,6 +269,23 @@ TEST_P(PortLifecycle, RejectionsSayWhatToFixAndSupplementsResubmit) {
     ASSERT_EQ(view.at("status").as_string(), "action_required") << view;
     EXPECT_NE(view.at("suggested_action").as_string().find("PUT /v1/sip/port/" + id),
               std::string::npos);
+    // The notification e-mail (when the request names addresses) says what to do, in the same
+    // words.
+    auto mails = (*db_->Acquire())
+                     ->Query(
+                         "SELECT body FROM email_outbox WHERE request_id = $1 AND "
+                         "event_type = 'port.action_required'",
+                         {id});
+    ASSERT_TRUE(mails);
+    if (c.lci.find("notification_emails") == std::string::npos) {
+      EXPECT_TRUE(mails->empty());
+    } else {
+      ASSERT_EQ(mails->size(), 1U);
+      EXPECT_NE((*mails)[0].Text(0).find("What to do: " +
+                                         std::string(view.at("suggested_action").as_string())),
+                std::string::npos)
+          << (*mails)[0].Text(0);
+    }
     const auto& reason = view.at("phone_numbers").at(0).at("reason");
     const auto& rejection = reason.at("rejections").at(0);
     EXPECT_EQ(rejection.at("raw_code").as_string(), c.raw);
@@ -683,6 +700,49 @@ TEST_P(PortLifecycle, TwoNodesNeverApplyAStepTwice) {
     EXPECT_EQ(Count(events, "port.foc_confirmed"), 1U);
     EXPECT_EQ(Count(events, "port.completed"), 1U);
   }
+}
+
+TEST_P(PortLifecycle, BigBatchesEndAsStepByStep) {
+  // 160 requests fall due together, so each batch holds them all: on PostgreSQL the batch runs
+  // in shards side by side, on one connection here (PoolSize 1), and every request must still
+  // end completed with its events gapless and each step once.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 160; ++i) {
+    char number[16];
+    std::snprintf(number, sizeof number, "+1212555%04d", 2000 + i);
+    auto created = CreateFor({number});
+    ASSERT_TRUE(created.as_object().contains("port_request_id")) << created;
+    ids.emplace_back(created.at("port_request_id").as_string());
+    Sign(created);
+  }
+  auto org = accounts_->FindOrg("sandbox-co");
+  ASSERT_TRUE(org);
+  std::int64_t steps = 0;
+  for (std::int64_t day = 0; day <= 40; ++day) {
+    ASSERT_TRUE((*db_->Acquire())
+                    ->Execute("UPDATE organizations SET clock_offset_ms = $1 WHERE id = $2",
+                              {day * 86400000, org->id}));
+    auto ran = porting_->RunDue(std::nullopt, 500);
+    ASSERT_TRUE(ran) << ran.error().message << " " << ran.error().detail;
+    steps += *ran;
+  }
+  EXPECT_EQ(steps, 160 * 4) << "submit, carrier answer, activation, post-port";
+  for (const auto& id : ids) {
+    EXPECT_EQ(Status(id), "completed") << Get(id);
+    const auto events = EventTypes(id);  // checks the sequence is gapless
+    EXPECT_EQ(Count(events, "port.order_submitted"), 1U);
+    EXPECT_EQ(Count(events, "port.foc_confirmed"), 1U);
+    EXPECT_EQ(Count(events, "port.number_ported"), 1U);
+    EXPECT_EQ(Count(events, "port.completed"), 1U);
+  }
+  // The ported numbers are the organization's inbound numbers.
+  auto rows = (*db_->Acquire())
+                  ->Query(
+                      "SELECT COUNT(*) FROM phone_numbers WHERE org_id = $1 AND source = "
+                      "'port_in' AND status = 'active'",
+                      {org->id});
+  ASSERT_TRUE(rows);
+  EXPECT_EQ((*rows)[0].Int(0), 160);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortLifecycle, ::testing::Values("sqlite", "postgres"));

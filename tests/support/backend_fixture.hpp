@@ -70,13 +70,14 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
                                                 "Portline <noreply@portline.test>");
     hooks_ = std::make_unique<webhooks::WebhookService>(
         *db_, box_, clock_, *net::OutboundGuard::FromList({"127.0.0.0/8"}));
-    porting_->SetEventSink([this](store::Connection& c, std::string_view org,
-                                  std::string_view event_id, std::string_view type,
-                                  std::string_view request_id, std::int64_t sequence,
-                                  const boost::json::object& data, std::int64_t at) {
-      return webhooks::WebhookService::Record(c, org, event_id, type, request_id, sequence, data,
-                                              at, ToUnixMillis(clock_.Now()));
-    });
+    porting_->SetEventSink(
+        [this](store::Connection& c, const std::vector<porting::EventRecord>& events) {
+          std::vector<webhooks::WebhookService::NewEvent> records;
+          for (const auto& e : events) {
+            records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
+          }
+          return webhooks::WebhookService::RecordAll(c, records, ToUnixMillis(clock_.Now()));
+        });
     porting_->SetDocumentValidator(
         [this](std::string_view org, const std::vector<std::string>& ids) {
           return documents_->RequireAll(org, ids);
