@@ -356,13 +356,16 @@ int Serve(const config::Config& cfg) {
       }
       if (!workflow_busy.exchange(true)) {
         asio::post(workers, [&] {
-          for (int round = 0; round < 50; ++round) {
-            auto ran = porting.RunDue(std::nullopt, 100);
+          // Batches of up to 500 steps: each is a handful of statements whatever its size
+          // (docs/benchmarks.md, port requests), and its requests stay locked for its commit.
+          constexpr int kBatch = 500;
+          for (int round = 0; round < 10; ++round) {
+            auto ran = porting.RunDue(std::nullopt, kBatch);
             if (!ran) {
               log::Warn("workflow poll failed", {{"error", ran.error().message}});
               break;
             }
-            if (*ran < 100) {
+            if (*ran < kBatch) {
               break;
             }
           }

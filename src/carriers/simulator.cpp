@@ -456,13 +456,26 @@ Result<Decision> SimulatedNetwork::Submit(const CarrierOrder& order, TimePoint n
   if (carrier == nullptr) {
     return Fail(Errc::kInvalidArgument, "unknown losing carrier " + order.spid);
   }
+  // Every line's account in one statement; the organization's own account wins over a seeded
+  // one (org_id '' sorts first, so the later row replaces it).
   std::map<std::string, SimAccount> accounts;
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  std::vector<std::string_view> numbers;
   for (const auto& line : order.lines) {
-    PORTLINE_ASSIGN_OR_RETURN(auto acc, AccountOf(*lease, order.org_id, line.phone_number));
-    if (acc) {
-      accounts.emplace(line.phone_number, std::move(*acc));
-    }
+    numbers.emplace_back(line.phone_number);
+  }
+  store::Params params{order.org_id};
+  std::string array;
+  const std::string match =
+      store::MatchAny(lease->backend(), "n.phone_number", params, numbers, array);
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, lease->Query("SELECT n.phone_number, a.data FROM sim_account_numbers n JOIN "
+                              "sim_accounts a ON a.id = n.account_id WHERE (n.org_id = $1 OR "
+                              "n.org_id = '') AND " +
+                                  match + " ORDER BY n.phone_number, n.org_id",
+                              params));
+  for (const auto& r : rows) {
+    accounts.insert_or_assign(r.Text(0), FromStored(r.Text(1)));
   }
   return Evaluate(order, *carrier, accounts, now);
 }
