@@ -708,9 +708,7 @@ TEST_P(PortLifecycle, BigBatchesEndAsStepByStep) {
   // end completed with its events gapless and each step once.
   std::vector<std::string> ids;
   for (int i = 0; i < 160; ++i) {
-    char number[16];
-    std::snprintf(number, sizeof number, "+1212555%04d", 2000 + i);
-    auto created = CreateFor({number});
+    auto created = CreateFor({"+1212555" + std::to_string(2000 + i)});
     ASSERT_TRUE(created.as_object().contains("port_request_id")) << created;
     ids.emplace_back(created.at("port_request_id").as_string());
     Sign(created);
