@@ -401,29 +401,6 @@ std::unique_ptr<Sender> MakeSmtpSender(SmtpOptions options) {
   return std::make_unique<SmtpSender>(std::move(options));
 }
 
-Result<void> Enqueue(store::Connection& c, std::string_view org, std::string_view request_id,
-                     std::string_view event_type, const std::vector<std::string>& to,
-                     std::string_view subject, std::string_view body, std::int64_t now_ms) {
-  json::array recipients;
-  for (const std::string& a : to) {
-    if (ValidAddress(a)) {
-      recipients.emplace_back(a);
-    }
-  }
-  if (recipients.empty()) {
-    return {};
-  }
-  return c
-      .Execute(
-          "INSERT INTO email_outbox (id, org_id, request_id, event_type, recipients, "
-          "subject, body, status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, "
-          "$6, $7, 'pending', $8, $8)",
-          {NewId("eml", FromUnixMillis(now_ms)), org,
-           request_id.empty() ? store::Param(nullptr) : store::Param(request_id), event_type,
-           json::serialize(recipients), subject, body, now_ms})
-      .map([](std::int64_t) {});
-}
-
 Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messages,
                         std::int64_t now_ms) {
   std::deque<std::string> texts;  // parameters hold views

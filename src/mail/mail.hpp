@@ -79,12 +79,6 @@ class MailService {
   std::string from_;
 };
 
-/// Inserts a message into the outbox inside the caller's transaction.
-[[nodiscard]] Result<void> Enqueue(store::Connection& c, std::string_view org,
-                                   std::string_view request_id, std::string_view event_type,
-                                   const std::vector<std::string>& to, std::string_view subject,
-                                   std::string_view body, std::int64_t now_ms);
-
 /// A message for the outbox (see EnqueueAll).
 struct Outgoing {
   std::string org, request_id, event_type;
@@ -92,8 +86,8 @@ struct Outgoing {
   std::string subject, body;
 };
 
-/// Inserts many messages in one statement inside the caller's transaction; messages without a
-/// valid recipient are left out, as Enqueue does.
+/// Inserts messages into the outbox in one statement inside the caller's transaction; messages
+/// without a valid recipient are left out.
 [[nodiscard]] Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messages,
                                       std::int64_t now_ms);
 

@@ -215,10 +215,6 @@ std::string Label(std::string_view type) {
   return std::string(type);
 }
 
-}  // namespace
-
-namespace {
-
 constexpr std::string_view kMailedTypes[] = {"port.signature_requested",
                                              "port.signed",
                                              "port.submitted",
