@@ -3,10 +3,14 @@
 //  1. A 20,000-number request created, split into child orders and persisted (goal ≤ 1 s on
 //     SQLite). Floor: inserting the same 20,000 rows, bare, in one transaction.
 //  2. Workflow transitions per second (goal ≥ 5,000/s): signed requests carried through submit,
-//     carrier answer and activation by RunDue on one thread. Floor: bare transactions of one
-//     UPDATE + one INSERT (what a transition writes at least) per second.
+//     carrier answer, activation and post-port by RunDue in batches of 500 (on PostgreSQL in
+//     shards side by side, as the server runs them), every event recorded for webhooks. Floor:
+//     bare transactions of one UPDATE + one INSERT (what a transition writes at least) per
+//     second. CPU per transition is reported for this process and the local PostgreSQL.
 //  3. With 1,000,000 requests stored, a filtered list page (goal p99 ≤ 20 ms).
 // Usage: port_bench [requests_for_list=1000000]
+// Environment for experiments: PORTLINE_BENCH_SKIP_SQLITE=1 runs PostgreSQL only;
+// PORT_BENCH_WORKFLOW_THREADS=N sets the workflow's shards (PortingOptions::workflow_threads).
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
