@@ -24,42 +24,54 @@ std::optional<std::int64_t> Row::OptInt(std::size_t i) const {
   return v;
 }
 
-Result<std::int64_t> ExecuteRows(Connection& c, std::string_view head, std::string_view tail,
-                                 const std::vector<std::string_view>& casts, const Params& values,
-                                 bool pad_with_nulls) {
+Result<std::vector<Statement>> RowStatements(std::string_view head, std::string_view tail,
+                                             const std::vector<std::string_view>& casts,
+                                             const Params& values, bool pad_with_nulls) {
   const std::size_t width = casts.size();
   if (width == 0 || values.size() % width != 0) {
-    return Fail(Errc::kInternal, "ExecuteRows: values do not fill whole rows");
+    return Fail(Errc::kInternal, "RowStatements: values do not fill whole rows");
   }
   const std::size_t rows = values.size() / width;
   // 4,000 parameters a statement: far below SQLite's 32,766 and PostgreSQL's 65,535, and big
   // enough that a batch of workflow steps is a handful of statements.
   const std::size_t per_chunk = std::max<std::size_t>(1, 4000 / width);
-  std::int64_t changed = 0;
+  std::vector<Statement> out;
   for (std::size_t first = 0; first < rows; first += per_chunk) {
     const std::size_t n = std::min(per_chunk, rows - first);
     const std::size_t shape = pad_with_nulls ? std::min(per_chunk, std::bit_ceil(n)) : n;
-    std::string sql(head);
-    sql.reserve(head.size() + tail.size() + shape * width * 12);
-    Params params(values.begin() + static_cast<std::ptrdiff_t>(first * width),
-                  values.begin() + static_cast<std::ptrdiff_t>((first + n) * width));
-    params.resize(shape * width, Param(nullptr));
+    Statement& st = out.emplace_back();
+    st.sql = head;
+    st.sql.reserve(head.size() + tail.size() + shape * width * 12);
+    st.params.assign(values.begin() + static_cast<std::ptrdiff_t>(first * width),
+                     values.begin() + static_cast<std::ptrdiff_t>((first + n) * width));
+    st.params.resize(shape * width, Param(nullptr));
     std::size_t k = 0;
     for (std::size_t r = 0; r < shape; ++r) {
-      sql += r == 0 ? "(" : ", (";
+      st.sql += r == 0 ? "(" : ", (";
       for (std::size_t col = 0; col < width; ++col) {
-        sql += col == 0 ? "" : ", ";
+        st.sql += col == 0 ? "" : ", ";
         const std::string ph = "$" + std::to_string(++k);
         if (casts[col].empty()) {
-          sql += ph;
+          st.sql += ph;
         } else {
-          sql += "CAST(" + ph + " AS " + std::string(casts[col]) + ")";
+          st.sql += "CAST(" + ph + " AS " + std::string(casts[col]) + ")";
         }
       }
-      sql += ")";
+      st.sql += ")";
     }
-    sql += tail;
-    PORTLINE_ASSIGN_OR_RETURN(auto done, c.Execute(sql, params));
+    st.sql += tail;
+  }
+  return out;
+}
+
+Result<std::int64_t> ExecuteRows(Connection& c, std::string_view head, std::string_view tail,
+                                 const std::vector<std::string_view>& casts, const Params& values,
+                                 bool pad_with_nulls) {
+  PORTLINE_ASSIGN_OR_RETURN(auto statements,
+                            RowStatements(head, tail, casts, values, pad_with_nulls));
+  std::int64_t changed = 0;
+  for (const Statement& st : statements) {
+    PORTLINE_ASSIGN_OR_RETURN(auto done, c.Execute(st.sql, st.params));
     changed += done;
   }
   return changed;

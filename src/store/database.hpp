@@ -64,6 +64,12 @@ struct Row {
 };
 using Rows = std::vector<Row>;
 
+/// A statement with its parameters, for Connection::Pipeline.
+struct Statement {
+  std::string sql;
+  Params params;
+};
+
 struct TransactionOptions {
   /// PostgreSQL: plan every statement with its actual parameters for this transaction, never
   /// with a cached generic plan (which can pick a full scan when statistics are young or
@@ -85,9 +91,28 @@ class Connection {
   /// Runs a statement and returns the number of rows it changed.
   [[nodiscard]] virtual Result<std::int64_t> Execute(std::string_view sql,
                                                      const Params& params) = 0;
+  /// Runs `statements` in order and returns each one's rows; stops at the first that fails and
+  /// returns its error. PostgreSQL sends them all in one round trip (libpq pipeline mode), so a
+  /// transaction of independent statements costs one wait for the server, not one per
+  /// statement; SQLite runs them one by one. Inside a transaction a failure aborts it; outside
+  /// one, the statements form one implicit transaction on PostgreSQL.
+  [[nodiscard]] virtual Result<std::vector<Rows>> Pipeline(
+      const std::vector<Statement>& statements) {
+    std::vector<Rows> out;
+    out.reserve(statements.size());
+    for (const Statement& s : statements) {
+      auto rows = Query(s.sql, s.params);
+      if (!rows) {
+        return tl::unexpected(std::move(rows).error());
+      }
+      out.push_back(std::move(*rows));
+    }
+    return out;
+  }
   /// Runs several statements without parameters (migrations).
   [[nodiscard]] virtual Result<void> ExecuteScript(std::string_view sql) = 0;
-  /// Starts a write transaction (SQLite: BEGIN IMMEDIATE, so it never fails on upgrade).
+  /// Starts a write transaction (SQLite: BEGIN IMMEDIATE, so it never fails on upgrade;
+  /// PostgreSQL: BEGIN travels with the transaction's first statement, saving a round trip).
   [[nodiscard]] Result<void> Begin() { return Begin(TransactionOptions{}); }
   [[nodiscard]] virtual Result<void> Begin(const TransactionOptions& options) = 0;
   [[nodiscard]] virtual Result<void> Commit() = 0;
@@ -171,6 +196,11 @@ auto WithTransaction(Connection& conn, F&& fn, const TransactionOptions& options
                                                std::string_view tail,
                                                const std::vector<std::string_view>& casts,
                                                const Params& values, bool pad_with_nulls = false);
+
+/// The statements ExecuteRows runs, to send them some other way (in a Connection::Pipeline).
+[[nodiscard]] Result<std::vector<Statement>> RowStatements(
+    std::string_view head, std::string_view tail, const std::vector<std::string_view>& casts,
+    const Params& values, bool pad_with_nulls = false);
 
 /// A condition "<column> matches one of `values`", its parameters appended to `params`: on
 /// PostgreSQL `= ANY(CAST($k AS TEXT[]))` with one array parameter (written into `storage`, which

@@ -1,8 +1,10 @@
 // PostgreSQL adapter for store::Connection (libpq). The only file that includes libpq-fe.h.
 #include <libpq-fe.h>
 
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/backends.hpp"
 
@@ -26,24 +28,7 @@ class PgConnection final : public Connection {
 
   Result<Rows> Query(std::string_view sql, const Params& params) override {
     PORTLINE_ASSIGN_OR_RETURN(auto res, Run(sql, params));
-    Rows rows;
-    const int n = PQntuples(res.get());
-    const int cols = PQnfields(res.get());
-    rows.reserve(static_cast<std::size_t>(n));
-    for (int r = 0; r < n; ++r) {
-      Row row;
-      row.cols.reserve(static_cast<std::size_t>(cols));
-      for (int c = 0; c < cols; ++c) {
-        if (PQgetisnull(res.get(), r, c) != 0) {
-          row.cols.emplace_back(std::nullopt);
-        } else {
-          row.cols.emplace_back(std::string(
-              PQgetvalue(res.get(), r, c), static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
-        }
-      }
-      rows.push_back(std::move(row));
-    }
-    return rows;
+    return ToRows(res.get());
   }
 
   Result<std::int64_t> Execute(std::string_view sql, const Params& params) override {
@@ -52,28 +37,75 @@ class PgConnection final : public Connection {
     return tuples[0] == '\0' ? 0 : std::stoll(tuples);
   }
 
+  Result<std::vector<Rows>> Pipeline(const std::vector<Statement>& statements) override {
+    std::vector<const Statement*> list;
+    list.reserve(statements.size());
+    for (const Statement& st : statements) {
+      list.push_back(&st);
+    }
+    PORTLINE_ASSIGN_OR_RETURN(auto results, Send(list));
+    std::vector<Rows> out;
+    out.reserve(results.size());
+    for (const PgResult& r : results) {
+      out.push_back(ToRows(r.get()));
+    }
+    return out;
+  }
+
   Result<void> ExecuteScript(std::string_view sql) override {
     PORTLINE_RETURN_IF_ERROR(EnsureConnected());
-    const std::string text(sql);
+    // A deferred BEGIN goes first, in the same simple-query message.
+    const std::string text = begin_.empty() ? std::string(sql) : begin_ + "; " + std::string(sql);
     PgResult res(PQexec(conn_, text.c_str()));
-    return Check(res).map([](auto&&) {});
+    PORTLINE_RETURN_IF_ERROR(Check(res));
+    begin_.clear();
+    return {};
   }
 
   using Connection::Begin;
   Result<void> Begin(const TransactionOptions& options) override {
-    // SET LOCAL rides on the BEGIN round trip and ends with the transaction.
-    return ExecuteScript(options.plan_each_statement
-                             ? "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
-                             : "BEGIN");
+    // Deferred: BEGIN (and SET LOCAL, which ends with the transaction) is sent with the first
+    // statement, so it costs no round trip of its own.
+    begin_ = options.plan_each_statement ? "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
+                                         : "BEGIN";
+    return {};
   }
-  Result<void> Commit() override { return ExecuteScript("COMMIT"); }
+  Result<void> Commit() override {
+    if (!begin_.empty()) {  // nothing ran
+      begin_.clear();
+      return {};
+    }
+    return ExecuteScript("COMMIT");
+  }
   void Rollback() override {
+    begin_.clear();
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
       (void)ExecuteScript("ROLLBACK");
     }
   }
 
  private:
+  static Rows ToRows(const PGresult* res) {
+    Rows rows;
+    const int n = PQntuples(res);
+    const int cols = PQnfields(res);
+    rows.reserve(static_cast<std::size_t>(n));
+    for (int r = 0; r < n; ++r) {
+      Row row;
+      row.cols.reserve(static_cast<std::size_t>(cols));
+      for (int c = 0; c < cols; ++c) {
+        if (PQgetisnull(res, r, c) != 0) {
+          row.cols.emplace_back(std::nullopt);
+        } else {
+          row.cols.emplace_back(
+              std::string(PQgetvalue(res, r, c), static_cast<std::size_t>(PQgetlength(res, r, c))));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
   Result<void> EnsureConnected() {
     if (PQstatus(conn_) == CONNECTION_OK) {
       return {};
@@ -95,7 +127,9 @@ class PgConnection final : public Connection {
     }
     const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state != nullptr ? state : "";
-    const std::string detail = "postgres " + sqlstate + ": " + PQerrorMessage(conn_);
+    const char* message = res ? PQresultErrorMessage(res.get()) : "";
+    const std::string detail =
+        "postgres " + sqlstate + ": " + (*message != '\0' ? message : PQerrorMessage(conn_));
     if (sqlstate.rfind("23", 0) == 0) {  // integrity constraint violation
       return Fail(Errc::kConflict, "conflicts with an existing record", detail);
     }
@@ -110,45 +144,132 @@ class PgConnection final : public Connection {
   }
 
   Result<PgResult> Run(std::string_view sql, const Params& params) {
+    const Statement st{std::string(sql), params};
+    PORTLINE_ASSIGN_OR_RETURN(auto results, Send({&st}));
+    return std::move(results.at(0));
+  }
+
+  // Sends a deferred BEGIN, the statements (each prepared first when this connection has not
+  // prepared its text yet) and one Sync as a single pipeline, then reads every result: one round
+  // trip whatever the number of statements. Returns each statement's result, or the first error.
+  Result<std::vector<PgResult>> Send(const std::vector<const Statement*>& statements) {
     PORTLINE_RETURN_IF_ERROR(EnsureConnected());
-    auto it = statements_.find(std::string(sql));
-    if (it == statements_.end()) {
-      if (statements_.size() >= kMaxCachedStatements &&
-          PQtransactionStatus(conn_) == PQTRANS_IDLE) {
-        // SQL built with variable IN lists has many shapes: keep the server's cache bounded.
-        PgResult gone(PQexec(conn_, "DEALLOCATE ALL"));
-        PORTLINE_RETURN_IF_ERROR(Check(gone));
-        statements_.clear();
+    if (statements_.size() + statements.size() > kMaxCachedStatements &&
+        PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+      // SQL built with variable IN lists has many shapes: keep the server's cache bounded.
+      PgResult gone(PQexec(conn_, "DEALLOCATE ALL"));
+      PORTLINE_RETURN_IF_ERROR(Check(gone));
+      statements_.clear();
+    }
+    // What each result in the pipeline answers: a statement (its index), or -1 for BEGIN/SET,
+    // or a new prepared statement (its text, recorded in the cache once the server accepted it).
+    struct Expect {
+      int statement = -1;
+      const std::string* prepared_text = nullptr;
+      std::string prepared_name;
+    };
+    std::vector<Expect> expect;
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    auto send_plain = [&](const char* text) {
+      sent = sent && PQsendQueryParams(conn_, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      expect.push_back({});
+    };
+    if (!begin_.empty()) {
+      send_plain("BEGIN");
+      if (begin_ != "BEGIN") {
+        send_plain("SET LOCAL plan_cache_mode = force_custom_plan");
       }
-      std::string name = "s" + std::to_string(next_statement_++);
-      const std::string text(sql);
-      PgResult prep(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
-      PORTLINE_RETURN_IF_ERROR(Check(prep));
-      it = statements_.emplace(text, std::move(name)).first;
     }
     std::vector<std::string> storage;
-    storage.reserve(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    std::vector<int> lengths(params.size(), 0);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      switch (params[i].kind()) {
-        case Param::Kind::kNull:
-          break;
-        case Param::Kind::kInt:
-          storage.push_back(std::to_string(params[i].int_value()));
-          values[i] = storage.back().c_str();
-          lengths[i] = static_cast<int>(storage.back().size());
-          break;
-        case Param::Kind::kText:
-          storage.emplace_back(params[i].text());
-          values[i] = storage.back().c_str();
-          lengths[i] = static_cast<int>(storage.back().size());
-          break;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::unordered_map<std::string_view, std::string> preparing;  // text → name, this pipeline
+    for (std::size_t k = 0; k < statements.size() && sent; ++k) {
+      const Statement& st = *statements[k];
+      std::string name;
+      if (auto it = statements_.find(st.sql); it != statements_.end()) {
+        name = it->second;
+      } else if (auto p = preparing.find(st.sql); p != preparing.end()) {
+        name = p->second;
+      } else {
+        name = "s" + std::to_string(next_statement_++);
+        sent = sent && PQsendPrepare(conn_, name.c_str(), st.sql.c_str(), 0, nullptr) == 1;
+        expect.push_back({-1, &st.sql, name});
+        preparing.emplace(st.sql, name);
+      }
+      storage.clear();
+      storage.reserve(st.params.size());
+      values.assign(st.params.size(), nullptr);
+      lengths.assign(st.params.size(), 0);
+      for (std::size_t i = 0; i < st.params.size(); ++i) {
+        switch (st.params[i].kind()) {
+          case Param::Kind::kNull:
+            break;
+          case Param::Kind::kInt:
+            storage.push_back(std::to_string(st.params[i].int_value()));
+            values[i] = storage.back().c_str();
+            lengths[i] = static_cast<int>(storage.back().size());
+            break;
+          case Param::Kind::kText:
+            storage.emplace_back(st.params[i].text());
+            values[i] = storage.back().c_str();
+            lengths[i] = static_cast<int>(storage.back().size());
+            break;
+        }
+      }
+      sent = sent && PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(st.params.size()),
+                                         values.data(), lengths.data(), nullptr, 0) == 1;
+      expect.push_back({static_cast<int>(k)});
+    }
+    sent = sent && PQpipelineSync(conn_) == 1;
+    if (!sent) {
+      // The connection broke while sending: start over on a fresh one next time.
+      const std::string why = PQerrorMessage(conn_);
+      PQreset(conn_);
+      statements_.clear();
+      begin_.clear();
+      return Fail(Errc::kUnavailable, "database unavailable", "postgres send: " + why);
+    }
+    std::vector<PgResult> results(statements.size());
+    std::optional<Error> failed;
+    for (const Expect& e : expect) {
+      PgResult res(PQgetResult(conn_));
+      while (PGresult* extra = PQgetResult(conn_)) {  // NULL ends each command's results
+        PQclear(extra);
+      }
+      if (res && PQresultStatus(res.get()) == PGRES_PIPELINE_ABORTED) {
+        continue;  // skipped after an earlier error
+      }
+      if (failed) {
+        continue;
+      }
+      auto ok = Check(res);
+      if (!ok) {
+        failed = std::move(ok).error();
+        continue;
+      }
+      if (e.prepared_text != nullptr) {
+        statements_.emplace(*e.prepared_text, e.prepared_name);
+      } else if (e.statement >= 0) {
+        results[static_cast<std::size_t>(e.statement)] = std::move(*ok);
       }
     }
-    PgResult res(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
-                                values.data(), lengths.data(), nullptr, 0));
-    return Check(res);
+    PgResult sync(PQgetResult(conn_));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        PQexitPipelineMode(conn_) != 1) {
+      const std::string why = PQerrorMessage(conn_);
+      PQreset(conn_);
+      statements_.clear();
+      begin_.clear();
+      return Fail(Errc::kUnavailable, "database unavailable", "postgres pipeline: " + why);
+    }
+    if (!begin_.empty() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      begin_.clear();  // the transaction is open (or failed, and Rollback ends it)
+    }
+    if (failed) {
+      return tl::unexpected(std::move(*failed));
+    }
+    return results;
   }
 
   PGconn* conn_;
@@ -156,6 +277,7 @@ class PgConnection final : public Connection {
   static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, std::string> statements_;
   std::uint64_t next_statement_ = 0;  // names stay unique across evictions
+  std::string begin_;                 // a deferred BEGIN (see Begin), sent with the next statement
 };
 
 }  // namespace

@@ -89,6 +89,56 @@ TEST_P(Contract, ManyRowStatementsAndAnyMatches) {
   EXPECT_EQ((*odd)[0].Int(0), 750);
 }
 
+TEST_P(Contract, PipelinesAnswerInOrderAndStopAtTheFirstError) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  auto& c = **lease;
+  ASSERT_TRUE(c.ExecuteScript("CREATE TABLE p (k TEXT PRIMARY KEY, n BIGINT)"));
+  // Inside a transaction (whose BEGIN rides with the first pipeline on PostgreSQL): writes, a
+  // read that sees them, the same new statement twice (prepared once), RETURNING.
+  auto ok = store::WithTransaction(c, [](store::Connection& t) -> Result<std::vector<store::Rows>> {
+    return t.Pipeline({{"INSERT INTO p (k, n) VALUES ($1, $2)", {"a", std::int64_t{1}}},
+                       {"INSERT INTO p (k, n) VALUES ($1, $2)", {"b", std::int64_t{2}}},
+                       {"UPDATE p SET n = n * 10 WHERE k = $1 RETURNING n", {"b"}},
+                       {"SELECT k, n FROM p ORDER BY k", {}}});
+  });
+  ASSERT_TRUE(ok) << ok.error().detail;
+  ASSERT_EQ(ok->size(), 4U);
+  EXPECT_TRUE((*ok)[0].empty());
+  ASSERT_EQ((*ok)[2].size(), 1U);
+  EXPECT_EQ((*ok)[2][0].Int(0), 20);
+  ASSERT_EQ((*ok)[3].size(), 2U);
+  EXPECT_EQ((*ok)[3][1].Text(0), "b");
+  EXPECT_EQ((*ok)[3][1].Int(1), 20);
+  // A conflict in the middle: its error comes back, nothing after it runs, and the
+  // transaction's earlier writes roll back.
+  auto failed =
+      store::WithTransaction(c, [](store::Connection& t) -> Result<std::vector<store::Rows>> {
+        return t.Pipeline({{"INSERT INTO p (k, n) VALUES ($1, $2)", {"c", std::int64_t{3}}},
+                           {"INSERT INTO p (k, n) VALUES ($1, $2)", {"a", std::int64_t{4}}},
+                           {"INSERT INTO p (k, n) VALUES ($1, $2)", {"d", std::int64_t{5}}}});
+      });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::kConflict);
+  // A statement that does not parse fails alone; the connection stays usable.
+  auto bad = c.Pipeline({{"SELECT n FROM p WHERE k = $1", {"a"}}, {"SELEC nonsense", {}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::kInternal);
+  auto rows = c.Query("SELECT k FROM p ORDER BY k", {});
+  ASSERT_TRUE(rows) << rows.error().detail;
+  ASSERT_EQ(rows->size(), 2U);
+  EXPECT_EQ((*rows)[1].Text(0), "b");
+  // A transaction that runs nothing commits; one that runs only a script commits that script.
+  ASSERT_TRUE(c.Begin());
+  ASSERT_TRUE(c.Commit());
+  ASSERT_TRUE(c.Begin({.plan_each_statement = true}));
+  ASSERT_TRUE(c.ExecuteScript("INSERT INTO p (k, n) VALUES ('e', 6)"));
+  ASSERT_TRUE(c.Commit());
+  auto all = c.Query("SELECT COUNT(*) FROM p", {});
+  ASSERT_TRUE(all);
+  EXPECT_EQ((*all)[0].Int(0), 3);
+}
+
 TEST_P(Contract, StatementCacheStaysCorrectPastItsBound) {
   auto lease = db_->Acquire();
   ASSERT_TRUE(lease);
