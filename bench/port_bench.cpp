@@ -11,10 +11,6 @@
 // Usage: port_bench [requests_for_list=1000000]
 // Environment for experiments: PORTLINE_BENCH_SKIP_SQLITE=1 runs PostgreSQL only;
 // PORT_BENCH_WORKFLOW_THREADS=N sets the workflow's shards (PortingOptions::workflow_threads).
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +24,7 @@
 #include "core/crypto.hpp"
 #include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
+#include "cpu_times.hpp"
 #include "numbering/check.hpp"
 #include "porting/service.hpp"
 #include "store/database.hpp"
@@ -37,67 +34,8 @@ namespace {
 using Steady = std::chrono::steady_clock;
 namespace json = boost::json;
 using namespace portline;
-
-// CPU time, in ms: this process's (user + system), and the whole machine's busy time.
-struct CpuTimes {
-  double self_ms = 0;
-  double machine_ms = 0;
-  double postgres_ms = 0;  // every live process named "postgres" (a local server's backends)
-};
-double PostgresCpuMs() {
-  double ms = 0;
-  const double tick = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-  if (DIR* d = opendir("/proc"); d != nullptr) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-        continue;
-      }
-      const std::string path = std::string("/proc/") + e->d_name + "/stat";
-      FILE* f = std::fopen(path.c_str(), "r");
-      if (f == nullptr) {
-        continue;
-      }
-      char buf[1024];
-      const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-      std::fclose(f);
-      buf[n] = '\0';
-      const std::string_view line(buf, n);
-      const auto open = line.find('(');
-      const auto close = line.rfind(')');
-      if (open == std::string_view::npos || close == std::string_view::npos ||
-          line.substr(open + 1, close - open - 1) != "postgres") {
-        continue;
-      }
-      // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
-      unsigned long long utime = 0;
-      unsigned long long stime = 0;
-      if (std::sscanf(buf + close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                      &utime, &stime) == 2) {
-        ms += static_cast<double>(utime + stime) * tick;
-      }
-    }
-    closedir(d);
-  }
-  return ms;
-}
-CpuTimes ReadCpu() {
-  CpuTimes t;
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  t.self_ms = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-              static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-  if (FILE* f = std::fopen("/proc/stat", "r"); f != nullptr) {
-    unsigned long long v[8] = {};
-    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                    &v[4], &v[5], &v[6], &v[7]) == 8) {
-      const double busy = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-      t.machine_ms = busy * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-    }
-    std::fclose(f);
-  }
-  t.postgres_ms = PostgresCpuMs();
-  return t;
-}
+using bench::CpuTimes;
+using bench::ReadCpu;
 
 double Ms(Steady::time_point a, Steady::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();

@@ -1,9 +1,12 @@
 // Webhook delivery benchmarks (`make bench`): throughput to a keep-alive loopback receiver
 // (1 KiB bodies) against a floor of the same HTTP POSTs without the outbox, event → first attempt
 // latency at 1,000 events/s, and what one endpoint that never answers costs the others. SQLite in a
-// temporary directory.
+// temporary directory, then PostgreSQL when PORTLINE_BENCH_PG_DSN is set.
 //
 //   webhook_bench [seconds]
+//
+// Experiment switches: PORTLINE_BENCH_SKIP_SQLITE, WEBHOOK_BENCH_THROUGHPUT_ONLY and
+// WEBHOOK_BENCH_EVENTS (the throughput backlog, default 20,000).
 
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -26,6 +29,7 @@
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/secret_box.hpp"
+#include "cpu_times.hpp"
 #include "store/database.hpp"
 #include "webhooks/http_post.hpp"
 #include "webhooks/service.hpp"
@@ -188,6 +192,12 @@ struct Env {
   }
 };
 
+// Queued events for the throughput measure (WEBHOOK_BENCH_EVENTS, default 20,000).
+int Backlog() {
+  const char* v = std::getenv("WEBHOOK_BENCH_EVENTS");
+  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : 20000;
+}
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) {
     return 0;
@@ -226,14 +236,16 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     floor_rate = n / std::chrono::duration<double>(Steady::now() - start).count();
   }
   double rate = 0;
+  const int n = Backlog();
+  bench::CpuTimes cpu;
   {
     Env env(dsn);
     Receiver rx(false);
     env.Endpoint(rx.Url(), 16);
-    const int n = 20000;
     (void)env.Events(n, 200);
     webhooks::Dispatcher d(*env.hooks, webhooks::Dispatcher::kDefaultWorkers,
                            std::chrono::milliseconds(250));
+    const bench::CpuTimes c0 = bench::ReadCpu();
     const auto start = Steady::now();
     d.Start();
     while (rx.count() < static_cast<std::uint64_t>(n) &&
@@ -242,12 +254,21 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     }
     rate = static_cast<double>(rx.count()) /
            std::chrono::duration<double>(Steady::now() - start).count();
+    const bench::CpuTimes c1 = bench::ReadCpu();
+    cpu = {c1.self_ms - c0.self_ms, c1.machine_ms - c0.machine_ms, c1.postgres_ms - c0.postgres_ms};
     d.Stop();
   }
   std::printf("| | deliveries/s | × floor |\n|---|---|---|\n");
   std::printf("| floor: the same HTTP POSTs, 16 threads, no outbox | %.0f | 1.00 |\n", floor_rate);
-  std::printf("| outbox → dispatcher → receiver (20,000 queued events) | %.0f | %.2f |\n\n", rate,
+  std::printf("| outbox → dispatcher → receiver (%d queued events) | %.0f | %.2f |\n\n", n, rate,
               rate / floor_rate);
+  std::printf(
+      "(CPU per delivery: %.0f µs in this process, receiver included; %.0f µs in local postgres "
+      "processes; %.0f µs on the machine)\n\n",
+      cpu.self_ms * 1000.0 / n, cpu.postgres_ms * 1000.0 / n, cpu.machine_ms * 1000.0 / n);
+  if (std::getenv("WEBHOOK_BENCH_THROUGHPUT_ONLY") != nullptr) {
+    return;
+  }
 
   // 2. Latency at 1,000 events/s: commit → arrival.
   {
@@ -346,7 +367,9 @@ int main(int argc, char** argv) {
   log::Init(log::Level::kError);
   InitCrypto();
   const int secs = argc > 1 ? std::atoi(argv[1]) : 5;
-  RunBackend("SQLite, synchronous=FULL", "", secs);
+  if (std::getenv("PORTLINE_BENCH_SKIP_SQLITE") == nullptr) {
+    RunBackend("SQLite, synchronous=FULL", "", secs);
+  }
   if (const char* pg = std::getenv("PORTLINE_BENCH_PG_DSN"); pg != nullptr && *pg != '\0') {
     RunBackend("PostgreSQL 15", pg, secs);
   }

@@ -192,18 +192,25 @@ Result<json::value> WebhookService::UpdateEndpoint(std::string_view org, std::st
 
 Result<json::value> WebhookService::DeleteEndpoint(std::string_view org, std::string_view id) {
   PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(
-      const std::int64_t n,
-      conn->Execute("DELETE FROM webhook_endpoints WHERE id = $1 AND org_id = $2",
-                    {std::string(id), std::string(org)}));
-  if (n == 0) {
+  const std::string endpoint(id), org_id(org);
+  const std::int64_t now = ToUnixMillis(clock_.Now());
+  // What it still had queued or in flight ends as failed (one statement per partial index).
+  auto remove = [&](store::Connection& c) -> Result<std::vector<store::Rows>> {
+    return c.Pipeline(
+        {{"DELETE FROM webhook_endpoints WHERE id = $1 AND org_id = $2 RETURNING id",
+          {endpoint, org_id}},
+         {"UPDATE webhook_deliveries SET status = 'failed', completed_at = $1 WHERE endpoint_id = "
+          "$2 AND org_id = $3 AND status = 'pending'",
+          {now, endpoint, org_id}},
+         {"UPDATE webhook_deliveries SET status = 'failed', completed_at = $1 WHERE endpoint_id = "
+          "$2 AND org_id = $3 AND status = 'delivering'",
+          {now, endpoint, org_id}}});
+  };
+  PORTLINE_ASSIGN_OR_RETURN(auto results, store::WithTransaction(*conn, remove));
+  if (results.at(0).empty()) {
     return NotFound("webhook endpoint", id);
   }
-  PORTLINE_RETURN_IF_ERROR(conn->Execute(
-      "UPDATE webhook_deliveries SET status = 'failed', completed_at = $1 WHERE endpoint_id = $2 "
-      "AND status IN ('pending', 'delivering')",
-      {ToUnixMillis(clock_.Now()), std::string(id)}));
-  return json::object{{"deleted", true}, {"id", std::string(id)}};
+  return json::object{{"deleted", true}, {"id", endpoint}};
 }
 
 Result<json::value> WebhookService::RotateSecret(std::string_view org, std::string_view id) {
@@ -382,15 +389,21 @@ Result<json::value> WebhookService::Redeliver(std::string_view org, std::string_
 
 namespace {
 
-// "$a, $b, …" for `n` parameters appended to `params` from `values`.
-std::string Placeholders(store::Params& params, const std::vector<std::string>& values) {
-  std::string out;
-  for (const std::string& v : values) {
-    params.emplace_back(v);
-    out += (out.empty() ? "$" : ", $") + std::to_string(params.size());
-  }
-  return out;
-}
+// Each enabled endpoint with what it has in flight (any node) and its earliest pending delivery:
+// two probes of its own index range. Claims then take each endpoint's due deliveries separately,
+// so the backlog of an endpoint held at its cap (a slow receiver) is never stepped over to reach
+// the others.
+constexpr std::string_view kEndpointProbe =
+    "SELECT e.id, e.url, e.secret, e.previous_secret, e.previous_expires_at, e.max_concurrency, "
+    "e.failing_since, (SELECT d.next_attempt_at FROM webhook_deliveries d WHERE d.endpoint_id = "
+    "e.id AND d.status = 'pending' ORDER BY d.next_attempt_at LIMIT 1), (SELECT COUNT(*) FROM "
+    "webhook_deliveries f WHERE f.endpoint_id = e.id AND f.status = 'delivering' AND "
+    "f.lease_until >= $1) FROM webhook_endpoints e WHERE e.enabled = 1";
+
+// What a claim returns for each delivery it takes: the payload rides along.
+constexpr std::string_view kClaimedColumns =
+    " RETURNING id, event_id, attempts, endpoint_id, (SELECT ev.payload FROM webhook_events ev "
+    "WHERE ev.id = webhook_deliveries.event_id)";
 
 }  // namespace
 
@@ -407,136 +420,117 @@ Result<void> WebhookService::RecordOutcomes(const std::vector<Outcome>& outcomes
 
 Result<std::vector<WebhookService::Job>> WebhookService::RecordAndClaim(
     const std::vector<Outcome>& outcomes, int max, const FinishedCounts& finished) {
+  // A round is two pipelines and a commit, three round trips on PostgreSQL whatever the number
+  // of outcomes and endpoints: (1) BEGIN, the outcomes, the endpoint probe and, at most once a
+  // second, the expired-lease scan; (2) the claims the probe allows; (3) COMMIT.
+  std::deque<std::string> texts;  // parameters hold views
+  PORTLINE_ASSIGN_OR_RETURN(std::vector<store::Statement> first, RecordStatements(outcomes, texts));
+  const std::int64_t now = ToUnixMillis(clock_.Now());
+  const std::size_t probe = first.size();
+  bool scan = false;
+  if (max > 0) {
+    first.push_back({std::string(kEndpointProbe), {now}});
+    // Leases that ran out (a node died mid-delivery) are rare; looked for at most once a second,
+    // since on PostgreSQL the scan steps over the dead index entries every claimed row leaves in
+    // the 'delivering' range until vacuum, and it dominated rounds.
+    std::int64_t last_scan = last_lease_scan_ms_.load();
+    scan = now - last_scan >= 1000 && last_lease_scan_ms_.compare_exchange_strong(last_scan, now);
+    if (scan) {
+      first.push_back(
+          {"SELECT id, endpoint_id FROM webhook_deliveries WHERE status = "
+           "'delivering' AND lease_until < $1 ORDER BY lease_until LIMIT $2",
+           {now, static_cast<std::int64_t>(max)}});
+    }
+  }
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   std::vector<Job> jobs;
-  auto both = [&](store::Connection& c) -> Result<void> {
-    PORTLINE_RETURN_IF_ERROR(RecordIn(c, outcomes));
+  auto round = [&](store::Connection& c) -> Result<void> {
+    PORTLINE_ASSIGN_OR_RETURN(auto results, c.Pipeline(first));
     if (max > 0) {
-      PORTLINE_ASSIGN_OR_RETURN(jobs, ClaimIn(c, max, finished));
+      static const store::Rows kNone;
+      PORTLINE_ASSIGN_OR_RETURN(
+          jobs, ClaimIn(c, max, finished, now, results[probe], scan ? results[probe + 1] : kNone));
     }
     return {};
   };
   // On PostgreSQL the round plans every statement with its actual parameters: a generic plan
   // (used after five runs) was seen scanning all 20,000 deliveries for a 16-row update and
   // walking the wrong index for one endpoint's claims, at 6-7 ms a statement instead of 0.3.
-  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, both, {.plan_each_statement = true}));
+  PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, round, {.plan_each_statement = true}));
   return jobs;
 }
 
-Result<std::vector<WebhookService::Job>> WebhookService::ClaimIn(store::Connection& tx, int max,
-                                                                 const FinishedCounts& finished) {
-  const std::int64_t now = ToUnixMillis(clock_.Now());
+Result<std::vector<WebhookService::Job>> WebhookService::ClaimIn(store::Connection& c, int max,
+                                                                 const FinishedCounts& finished,
+                                                                 std::int64_t now,
+                                                                 const store::Rows& endpoints,
+                                                                 const store::Rows& expired) {
   const std::int64_t lease =
       now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.timeout).count() + 5'000;
+  std::map<std::string, const store::Row*> by_id;
+  std::map<std::string, std::int64_t> busy;
+  std::vector<std::pair<std::int64_t, const store::Row*>> due;
+  for (const auto& e : endpoints) {
+    by_id[e.Text(0)] = &e;
+    busy[e.Text(0)] = e.Int(8);
+    if (!e.IsNull(7) && e.Int(7) <= now) {
+      due.emplace_back(e.Int(7), &e);
+    }
+  }
+  if (finished) {
+    for (const auto& [endpoint, n] : finished()) {
+      busy[endpoint] -= n;
+    }
+  }
+  std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<store::Statement> claims;
+  std::int64_t room_left = max;
+  // Expired leases first, one row each (re-checked in the UPDATE, as another node may take it).
+  for (const auto& d : expired) {
+    const auto e = by_id.find(d.Text(1));
+    if (room_left == 0 || e == by_id.end() || busy[d.Text(1)] >= e->second->Int(5)) {
+      continue;  // disabled, or at its cap: later
+    }
+    ++busy[d.Text(1)];
+    --room_left;
+    claims.push_back(
+        {"UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2 AND status = "
+         "'delivering' AND lease_until < $3" +
+             std::string(kClaimedColumns),
+         {lease, d.Text(0), now}});
+  }
+  // Then each due endpoint, oldest first, up to its free slots: one statement per endpoint.
+  // On PostgreSQL, SKIP LOCKED passes over rows another node is claiming, and the outer status
+  // test drops a row that node took meanwhile (re-checked after the row lock). SQLite has one
+  // writer at a time, and there the outer test would make it walk every pending row.
+  const bool pg = c.backend() == store::Backend::kPostgres;
+  const std::string claim_sql =
+      std::string(
+          "UPDATE webhook_deliveries SET status = 'delivering', lease_until = $1 WHERE id IN "
+          "(SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 AND status = 'pending' AND "
+          "next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4") +
+      (pg ? " FOR UPDATE SKIP LOCKED) AND status = 'pending'" : ")") + std::string(kClaimedColumns);
+  for (const auto& [due_at, e] : due) {
+    const std::int64_t room = std::min(e->Int(5) - busy[e->Text(0)], room_left);
+    if (room <= 0) {
+      continue;
+    }
+    room_left -= room;
+    claims.push_back({claim_sql, {lease, e->Text(0), now, room}});
+  }
   std::vector<Job> jobs;
-  const bool pg = tx.backend() == store::Backend::kPostgres;
-  {
-    store::Connection* conn = &tx;
-    // Each enabled endpoint with what it has in flight (any node) and its earliest pending
-    // delivery: two probes of its own index range. Claims then take each endpoint's due
-    // deliveries separately, so the backlog of an endpoint held at its cap (a slow receiver) is
-    // never stepped over to reach the others.
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto endpoints,
-        conn->Query("SELECT e.id, e.url, e.secret, e.previous_secret, e.previous_expires_at, "
-                    "e.max_concurrency, e.failing_since, (SELECT d.next_attempt_at FROM "
-                    "webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending' "
-                    "ORDER BY d.next_attempt_at LIMIT 1), (SELECT COUNT(*) FROM "
-                    "webhook_deliveries f WHERE f.endpoint_id = e.id AND f.status = 'delivering' "
-                    "AND f.lease_until >= $1) FROM webhook_endpoints e WHERE e.enabled = 1",
-                    {now}));
-    std::map<std::string, const store::Row*> by_id;
-    std::map<std::string, std::int64_t> busy;
-    std::vector<std::pair<std::int64_t, const store::Row*>> due;
-    for (const auto& e : endpoints) {
-      by_id[e.Text(0)] = &e;
-      busy[e.Text(0)] = e.Int(8);
-      if (!e.IsNull(7) && e.Int(7) <= now) {
-        due.emplace_back(e.Int(7), &e);
-      }
-    }
-    if (finished) {
-      for (const auto& [endpoint, n] : finished()) {
-        busy[endpoint] -= n;
-      }
-    }
-    std::sort(due.begin(), due.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    // Claimed rows (id, event_id, attempts, endpoint_id) become jobs once their payloads are read.
-    std::vector<store::Row> claimed;
-    // Leases that ran out first (a node died mid-delivery); rare, so one row at a time, and
-    // looked for at most once a second: on PostgreSQL the scan steps over the dead index entries
-    // every claimed row leaves in the 'delivering' range until vacuum, and it dominated claims.
-    store::Rows expired;
-    std::int64_t last_scan = last_lease_scan_ms_.load();
-    if (now - last_scan >= 1000 && last_lease_scan_ms_.compare_exchange_strong(last_scan, now)) {
-      PORTLINE_ASSIGN_OR_RETURN(
-          expired,
-          conn->Query("SELECT id, event_id, attempts, endpoint_id FROM webhook_deliveries WHERE "
-                      "status = 'delivering' AND lease_until < $1 ORDER BY lease_until LIMIT $2",
-                      {now, static_cast<std::int64_t>(max)}));
-    }
-    for (auto& d : expired) {
-      const auto e = by_id.find(d.Text(3));
-      if (e == by_id.end() || busy[d.Text(3)] >= e->second->Int(5)) {
-        continue;  // disabled, or at its cap: later
-      }
-      PORTLINE_ASSIGN_OR_RETURN(
-          const std::int64_t n,
-          conn->Execute("UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2 AND "
-                        "status = 'delivering' AND lease_until < $3",
-                        {lease, d.Text(0), now}));
-      if (n == 1) {
-        ++busy[d.Text(3)];
-        claimed.push_back(std::move(d));
-      }
-    }
-    // Then each due endpoint, oldest first, up to its free slots: one statement per endpoint.
-    // On PostgreSQL, SKIP LOCKED passes over rows another node is claiming, and the outer status
-    // test drops a row that node took meanwhile (re-checked after the row lock). SQLite has one
-    // writer at a time, and there the outer test would make it walk every pending row.
-    const std::string claim_sql =
-        std::string(
-            "UPDATE webhook_deliveries SET status = 'delivering', lease_until = $1 "
-            "WHERE id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 AND "
-            "status = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at "
-            "LIMIT $4") +
-        (pg ? " FOR UPDATE SKIP LOCKED) AND status = 'pending'" : ")") +
-        " RETURNING id, event_id, attempts, endpoint_id";
-    for (const auto& [due_at, e] : due) {
-      const std::int64_t room = std::min<std::int64_t>(
-          e->Int(5) - busy[e->Text(0)], max - static_cast<std::int64_t>(claimed.size()));
-      if (room <= 0) {
-        continue;
-      }
-      PORTLINE_ASSIGN_OR_RETURN(auto rows, conn->Query(claim_sql, {lease, e->Text(0), now, room}));
-      for (auto& d : rows) {
-        claimed.push_back(std::move(d));
-      }
-    }
-    if (claimed.empty()) {
-      return {};
-    }
-    std::vector<std::string> event_ids;
-    for (const auto& d : claimed) {
-      event_ids.push_back(d.Text(1));
-    }
-    store::Params params;
-    const std::string in = Placeholders(params, event_ids);
-    PORTLINE_ASSIGN_OR_RETURN(
-        auto payloads,
-        conn->Query("SELECT id, payload FROM webhook_events WHERE id IN (" + in + ")", params));
-    std::map<std::string, std::string> payload_of;
-    for (auto& r : payloads) {
-      payload_of[r.Text(0)] = r.Text(1);
-    }
-    for (const auto& d : claimed) {
+  if (claims.empty()) {
+    return jobs;
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto claimed, c.Pipeline(claims));
+  for (const auto& rows : claimed) {
+    for (const auto& d : rows) {
       const store::Row& e = *by_id.at(d.Text(3));
       Job j;
       j.delivery = d.Text(0);
       j.event = d.Text(1);
       j.attempts = d.Int(2);
-      j.payload = payload_of[j.event];
+      j.payload = d.Text(4);
       j.endpoint = e.Text(0);
       j.url = e.Text(1);
       j.failing_since = e.OptInt(6);
@@ -588,43 +582,35 @@ WebhookService::Outcome WebhookService::Send(const Job& j) {
   return o;
 }
 
-Result<void> WebhookService::RecordIn(store::Connection& c, const std::vector<Outcome>& outcomes) {
+Result<std::vector<store::Statement>> WebhookService::RecordStatements(
+    const std::vector<Outcome>& outcomes, std::deque<std::string>& texts) {
+  std::vector<store::Statement> out;
   if (outcomes.empty()) {
-    return {};
+    return out;
   }
   thread_local std::mt19937 rng{std::random_device{}()};
-  // Built before the transaction: one INSERT of every attempt, one UPDATE of every delivery
-  // (a derived table of new states; the same SQL on both backends), and endpoint health changes
-  // once per endpoint.
-  store::Params attempt_params;
-  std::string attempt_rows;
-  store::Params state_params;
-  std::string state_rows;
+  // One INSERT of every attempt, one UPDATE of every delivery from a VALUES list of new states
+  // (both padded to a power of two rows, so a few statement shapes serve every batch size), and
+  // endpoint health changes once per endpoint.
+  store::Params attempts;
+  store::Params states;
   std::map<std::string, std::int64_t> failing;  // endpoint → first failure in this batch
   std::map<std::string, std::string> disable;   // endpoint → reason
   std::set<std::string> recovered;
-  std::deque<std::string> ids;  // parameters hold views: the attempt ids live here
-  auto add = [](store::Params& params, store::Param p) {
-    params.push_back(std::move(p));
-    return "$" + std::to_string(params.size());
+  auto opt = [](std::optional<std::int64_t> v) {
+    return v ? store::Param(*v) : store::Param(nullptr);
   };
   for (const Outcome& o : outcomes) {
     const Job& j = o.job;
     const std::int64_t attempt = j.attempts + 1;
     const bool ok = o.status >= 200 && o.status < 300;
-    attempt_rows +=
-        std::string(attempt_rows.empty() ? "" : ", ") + "(" +
-        add(attempt_params, ids.emplace_back(NewId("wa", clock_.Now()))) + ", " +
-        add(attempt_params, j.delivery) + ", " + add(attempt_params, j.endpoint) + ", " +
-        add(attempt_params, j.event) + ", " + add(attempt_params, attempt) + ", " +
-        add(attempt_params, o.started) + ", " + add(attempt_params, o.duration_ms) + ", CAST(" +
-        add(attempt_params, o.status != 0 ? store::Param(static_cast<std::int64_t>(o.status))
-                                          : store::Param(nullptr)) +
-        " AS BIGINT), CAST(" +
-        add(attempt_params, o.error.empty() ? store::Param(nullptr) : store::Param(o.error)) +
-        " AS TEXT), CAST(" +
-        add(attempt_params, o.status != 0 ? store::Param(o.response) : store::Param(nullptr)) +
-        " AS TEXT))";
+    attempts.insert(
+        attempts.end(),
+        {texts.emplace_back(NewId("wa", clock_.Now())), j.delivery, j.endpoint, j.event, attempt,
+         o.started, o.duration_ms,
+         o.status != 0 ? store::Param(static_cast<std::int64_t>(o.status)) : store::Param(nullptr),
+         o.error.empty() ? store::Param(nullptr) : store::Param(o.error),
+         o.status != 0 ? store::Param(o.response) : store::Param(nullptr)});
     const char* status = "succeeded";
     std::optional<std::int64_t> next_at;
     std::optional<std::int64_t> completed = o.done;
@@ -649,45 +635,42 @@ Result<void> WebhookService::RecordIn(store::Connection& c, const std::vector<Ou
         failing[j.endpoint] = o.done;
       }
     }
-    auto opt = [](std::optional<std::int64_t> v) {
-      return v ? store::Param(*v) : store::Param(nullptr);
-    };
-    state_rows += std::string(state_rows.empty() ? "SELECT " : " UNION ALL SELECT ") + "CAST(" +
-                  add(state_params, j.delivery) + " AS TEXT) AS id, CAST(" +
-                  add(state_params, status) + " AS TEXT) AS status, CAST(" +
-                  add(state_params, attempt) + " AS BIGINT) AS attempts, CAST(" +
-                  add(state_params, opt(next_at)) + " AS BIGINT) AS next_at, CAST(" +
-                  add(state_params, opt(completed)) + " AS BIGINT) AS completed";
+    states.insert(states.end(), {j.delivery, status, attempt, opt(next_at), opt(completed)});
   }
-  const std::string insert_attempts =
-      "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, "
-      "started_at, duration_ms, status_code, error, response) VALUES " +
-      attempt_rows;
-  const std::string update_states =
-      "UPDATE webhook_deliveries SET status = v.status, attempts = v.attempts, next_attempt_at "
-      "= COALESCE(v.next_at, webhook_deliveries.next_attempt_at), completed_at = v.completed, "
-      "lease_until = NULL FROM (" +
-      state_rows + ") AS v WHERE webhook_deliveries.id = v.id";
-  {
-    PORTLINE_RETURN_IF_ERROR(c.Execute(insert_attempts, attempt_params));
-    PORTLINE_RETURN_IF_ERROR(c.Execute(update_states, state_params));
-    for (const std::string& endpoint : recovered) {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", {endpoint}));
-    }
-    for (const auto& [endpoint, since] : failing) {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND "
-                    "failing_since IS NULL",
-                    {since, endpoint}));
-    }
-    for (const auto& [endpoint, reason] : disable) {
-      PORTLINE_RETURN_IF_ERROR(
-          c.Execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
-                    {reason, endpoint}));
-    }
+  PORTLINE_ASSIGN_OR_RETURN(
+      out, store::RowStatements("INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, "
+                                "event_id, attempt, started_at, duration_ms, status_code, error, "
+                                "response) SELECT * FROM (VALUES ",
+                                ") AS v WHERE v.column1 IS NOT NULL",
+                                {"TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT",
+                                 "BIGINT", "TEXT", "TEXT"},
+                                attempts, true));
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto updates,
+      store::RowStatements(
+          "UPDATE webhook_deliveries SET status = v.column2, attempts = v.column3, "
+          "next_attempt_at = COALESCE(v.column4, webhook_deliveries.next_attempt_at), "
+          "completed_at = v.column5, lease_until = NULL FROM (VALUES ",
+          ") AS v WHERE webhook_deliveries.id = v.column1",
+          {"TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"}, states, true));
+  for (auto& u : updates) {
+    out.push_back(std::move(u));
   }
-  return {};
+  for (const std::string& endpoint : recovered) {
+    out.push_back({"UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1",
+                   {texts.emplace_back(endpoint)}});
+  }
+  for (const auto& [endpoint, since] : failing) {
+    out.push_back(
+        {"UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND "
+         "failing_since IS NULL",
+         {since, texts.emplace_back(endpoint)}});
+  }
+  for (const auto& [endpoint, reason] : disable) {
+    out.push_back({"UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+                   {texts.emplace_back(reason), texts.emplace_back(endpoint)}});
+  }
+  return out;
 }
 
 Result<int> WebhookService::RunDue() {

@@ -117,8 +117,14 @@ class WebhookService {
                                 std::int64_t now_ms);
 
  private:
-  Result<void> RecordIn(store::Connection& c, const std::vector<Outcome>& outcomes);
-  Result<std::vector<Job>> ClaimIn(store::Connection& c, int max, const FinishedCounts& finished);
+  // The statements that record `outcomes` (attempts, delivery states, endpoint health); their
+  // parameters may point into `texts`.
+  Result<std::vector<store::Statement>> RecordStatements(const std::vector<Outcome>& outcomes,
+                                                         std::deque<std::string>& texts);
+  // Claims what the endpoint probe's rows (and expired leases) allow, in one pipeline.
+  Result<std::vector<Job>> ClaimIn(store::Connection& c, int max, const FinishedCounts& finished,
+                                   std::int64_t now, const store::Rows& endpoints,
+                                   const store::Rows& expired);
 
   store::Database& db_;
   const SecretBox& box_;

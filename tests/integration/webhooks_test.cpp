@@ -221,6 +221,47 @@ TEST_P(WebhooksTest, SignedOrderedAndEachEventOnce) {
             404);
 }
 
+// Deleting an endpoint ends what it had queued or in flight, and only for its own organization.
+TEST_P(WebhooksTest, DeletingAnEndpointEndsItsQueueAndNothingElse) {
+  Receiver rx(clock_);
+  const auto [endpoint, secret] = Endpoint(rx.Url());
+  const auto [kept, kept_secret] = Endpoint(rx.Url());
+  (void)secret;
+  (void)kept_secret;
+  CreateAndSign();
+  auto claimed = hooks_->Claim(1);  // one of them in flight
+  ASSERT_TRUE(claimed) << claimed.error().detail;
+  ASSERT_EQ(claimed->size(), 1u);
+  auto states = [&](const std::string& id) {
+    auto lease = db_->Acquire();
+    auto rows = (*lease)->Query(
+        "SELECT status, COUNT(*) FROM webhook_deliveries WHERE endpoint_id = $1 GROUP BY status "
+        "ORDER BY status",
+        {id});
+    std::map<std::string, std::int64_t> out;
+    for (const auto& r : *rows) {
+      out[r.Text(0)] = r.Int(1);
+    }
+    return out;
+  };
+  const auto before = states(endpoint);
+  const auto kept_before = states(kept);
+  std::int64_t queued = 0;
+  for (const auto& [status, n] : before) {
+    queued += n;
+  }
+  ASSERT_GE(queued, 4);
+  const std::string path = "/v1/webhooks/endpoints/" + endpoint;
+  EXPECT_EQ(Call(*api_, "DELETE", path, NewOrgKey("intruder")).status, 404);
+  EXPECT_EQ(states(endpoint), before);
+  ASSERT_EQ(Call(*api_, "DELETE", path, key_).status, 200);
+  EXPECT_EQ(states(endpoint), (std::map<std::string, std::int64_t>{{"failed", queued}}));
+  EXPECT_EQ(states(kept), kept_before);
+  EXPECT_EQ(Call(*api_, "DELETE", path, key_).status, 404);
+  Drain();
+  EXPECT_EQ(states(kept).at("succeeded"), queued);
+}
+
 TEST_P(WebhooksTest, RetriesFollowTheLadderAndAttemptsAreLogged) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url(), R"(["port.signature_requested"])");
