@@ -304,9 +304,9 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
         Percentile(ms, 1.0));
   }
 
-  // 3. One endpoint that never answers (15 s timeout) next to a healthy one. Runs of a few
-  // seconds vary by ±10 % on this box, so alone and beside alternate three times each and the
-  // medians are compared.
+  // 3. One endpoint that never answers (15 s timeout) next to a healthy one, against the same
+  // database with that endpoint disabled. Runs of a few seconds vary by ±10 % on this box, so
+  // alone and beside alternate three times each and the medians are compared.
   std::vector<double> alone;
   std::vector<double> beside;
   for (int run = 0; run < 6; ++run) {
@@ -315,11 +315,16 @@ void RunBackend(const char* name, const std::string& dsn, int secs) {
     Receiver good(false);
     Receiver slow(true);
     env.Endpoint(good.Url(), 14);
-    if (with_slow == 1) {
-      env.Endpoint(slow.Url(), 2);
-    }
+    // Both setups hold the same rows (each event has a delivery for the healthy endpoint and
+    // one for the silent one); in the one measured alone, the silent endpoint is disabled before
+    // the dispatcher starts, so the difference is only an endpoint that takes posts and never
+    // answers.
+    const std::string slow_id = env.Endpoint(slow.Url(), 2);
     const int n = 20000;
     (void)env.Events(n, 200);
+    if (with_slow == 0) {
+      (void)env.hooks->UpdateEndpoint(env.org, slow_id, boost::json::object{{"enabled", false}});
+    }
     webhooks::Dispatcher d(*env.hooks, webhooks::Dispatcher::kDefaultWorkers,
                            std::chrono::milliseconds(250));
     const auto start = Steady::now();

@@ -70,13 +70,6 @@ struct Statement {
   Params params;
 };
 
-struct TransactionOptions {
-  /// PostgreSQL: plan every statement with its actual parameters for this transaction, never
-  /// with a cached generic plan (which can pick a full scan when statistics are young or
-  /// skewed). Costs a little planning per statement; SQLite ignores it.
-  bool plan_each_statement = false;
-};
-
 /// One database connection. SQL is written once for both backends, with `$1`, `$2`… placeholders
 /// (translated for SQLite) and the common dialect both accept (ON CONFLICT, RETURNING, BIGINT).
 /// Not thread-safe: a connection is used by one thread at a time (see Database::Acquire).
@@ -113,8 +106,7 @@ class Connection {
   [[nodiscard]] virtual Result<void> ExecuteScript(std::string_view sql) = 0;
   /// Starts a write transaction (SQLite: BEGIN IMMEDIATE, so it never fails on upgrade;
   /// PostgreSQL: BEGIN travels with the transaction's first statement, saving a round trip).
-  [[nodiscard]] Result<void> Begin() { return Begin(TransactionOptions{}); }
-  [[nodiscard]] virtual Result<void> Begin(const TransactionOptions& options) = 0;
+  [[nodiscard]] virtual Result<void> Begin() = 0;
   [[nodiscard]] virtual Result<void> Commit() = 0;
   virtual void Rollback() = 0;
 };
@@ -165,9 +157,8 @@ class Database {
 
 /// Runs `fn(conn)` inside a transaction: commits when it returns a value, rolls back otherwise.
 template <typename F>
-auto WithTransaction(Connection& conn, F&& fn, const TransactionOptions& options = {})
-    -> decltype(fn(conn)) {
-  if (auto began = conn.Begin(options); !began) {
+auto WithTransaction(Connection& conn, F&& fn) -> decltype(fn(conn)) {
+  if (auto began = conn.Begin(); !began) {
     return tl::unexpected(std::move(began).error());
   }
   auto result = fn(conn);

@@ -55,30 +55,26 @@ class PgConnection final : public Connection {
   Result<void> ExecuteScript(std::string_view sql) override {
     PORTLINE_RETURN_IF_ERROR(EnsureConnected());
     // A deferred BEGIN goes first, in the same simple-query message.
-    const std::string text = begin_.empty() ? std::string(sql) : begin_ + "; " + std::string(sql);
+    const std::string text = begin_ ? "BEGIN; " + std::string(sql) : std::string(sql);
     PgResult res(PQexec(conn_, text.c_str()));
     PORTLINE_RETURN_IF_ERROR(Check(res));
-    begin_.clear();
+    begin_ = false;
     return {};
   }
 
-  using Connection::Begin;
-  Result<void> Begin(const TransactionOptions& options) override {
-    // Deferred: BEGIN (and SET LOCAL, which ends with the transaction) is sent with the first
-    // statement, so it costs no round trip of its own.
-    begin_ = options.plan_each_statement ? "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
-                                         : "BEGIN";
+  Result<void> Begin() override {
+    begin_ = true;  // deferred: sent with the first statement, no round trip of its own
     return {};
   }
   Result<void> Commit() override {
-    if (!begin_.empty()) {  // nothing ran
-      begin_.clear();
+    if (begin_) {  // nothing ran
+      begin_ = false;
       return {};
     }
     return ExecuteScript("COMMIT");
   }
   void Rollback() override {
-    begin_.clear();
+    begin_ = false;
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
       (void)ExecuteScript("ROLLBACK");
     }
@@ -174,11 +170,8 @@ class PgConnection final : public Connection {
       sent = sent && PQsendQueryParams(conn_, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
       expect.push_back({});
     };
-    if (!begin_.empty()) {
+    if (begin_) {
       send_plain("BEGIN");
-      if (begin_ != "BEGIN") {
-        send_plain("SET LOCAL plan_cache_mode = force_custom_plan");
-      }
     }
     std::vector<std::string> storage;
     std::vector<const char*> values;
@@ -227,7 +220,7 @@ class PgConnection final : public Connection {
       const std::string why = PQerrorMessage(conn_);
       PQreset(conn_);
       statements_.clear();
-      begin_.clear();
+      begin_ = false;
       return Fail(Errc::kUnavailable, "database unavailable", "postgres send: " + why);
     }
     std::vector<PgResult> results(statements.size());
@@ -260,11 +253,11 @@ class PgConnection final : public Connection {
       const std::string why = PQerrorMessage(conn_);
       PQreset(conn_);
       statements_.clear();
-      begin_.clear();
+      begin_ = false;
       return Fail(Errc::kUnavailable, "database unavailable", "postgres pipeline: " + why);
     }
-    if (!begin_.empty() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
-      begin_.clear();  // the transaction is open (or failed, and Rollback ends it)
+    if (begin_ && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      begin_ = false;  // the transaction is open (or failed, and Rollback ends it)
     }
     if (failed) {
       return tl::unexpected(std::move(*failed));
@@ -277,7 +270,7 @@ class PgConnection final : public Connection {
   static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, std::string> statements_;
   std::uint64_t next_statement_ = 0;  // names stay unique across evictions
-  std::string begin_;                 // a deferred BEGIN (see Begin), sent with the next statement
+  bool begin_ = false;                // a deferred BEGIN (see Begin), sent with the next statement
 };
 
 }  // namespace

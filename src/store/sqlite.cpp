@@ -67,8 +67,7 @@ class SqliteConnection final : public Connection {
 
   // The pool's writer lock is held from Begin to Commit or Rollback (same thread: a connection
   // is used by one thread at a time). Other processes still meet SQLite's own lock.
-  using Connection::Begin;
-  Result<void> Begin(const TransactionOptions& /*options*/) override {
+  Result<void> Begin() override {
     if (!writer_->try_lock_for(std::chrono::seconds(5))) {
       return Fail(Errc::kUnavailable, "database busy",
                   "sqlite: no write transaction could start within 5 s");

@@ -131,7 +131,7 @@ TEST_P(Contract, PipelinesAnswerInOrderAndStopAtTheFirstError) {
   // A transaction that runs nothing commits; one that runs only a script commits that script.
   ASSERT_TRUE(c.Begin());
   ASSERT_TRUE(c.Commit());
-  ASSERT_TRUE(c.Begin({.plan_each_statement = true}));
+  ASSERT_TRUE(c.Begin());
   ASSERT_TRUE(c.ExecuteScript("INSERT INTO p (k, n) VALUES ('e', 6)"));
   ASSERT_TRUE(c.Commit());
   auto all = c.Query("SELECT COUNT(*) FROM p", {});
