@@ -88,7 +88,9 @@ class Connection {
   /// returns its error. PostgreSQL sends them all in one round trip (libpq pipeline mode), so a
   /// transaction of independent statements costs one wait for the server, not one per
   /// statement; SQLite runs them one by one. Inside a transaction a failure aborts it; outside
-  /// one, the statements form one implicit transaction on PostgreSQL.
+  /// one, the statements form one implicit transaction on PostgreSQL. Every statement is sent
+  /// before any result is read, so keep pipelines to what one round needs (a statement with a
+  /// huge result followed by megabytes of statements could stall both sides).
   [[nodiscard]] virtual Result<std::vector<Rows>> Pipeline(
       const std::vector<Statement>& statements) {
     std::vector<Rows> out;
