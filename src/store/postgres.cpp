@@ -157,8 +157,8 @@ class PgConnection final : public Connection {
       PORTLINE_RETURN_IF_ERROR(Check(gone));
       statements_.clear();
     }
-    // What each result in the pipeline answers: a statement (its index), or -1 for BEGIN/SET,
-    // or a new prepared statement (its text, recorded in the cache once the server accepted it).
+    // What each result in the pipeline answers: a statement (its index), or -1 for BEGIN or a
+    // new prepared statement (its text, recorded in the cache once the server accepted it).
     struct Expect {
       int statement = -1;
       const std::string* prepared_text = nullptr;
