@@ -702,11 +702,23 @@ Dispatcher::Dispatcher(WebhookService& service, int threads, std::chrono::millis
 Dispatcher::~Dispatcher() { Stop(); }
 
 void Dispatcher::Start() {
+  std::lock_guard lock(mu_);
   running_ = true;
-  claimer_ = std::thread([this] { ClaimLoop(); });
   for (int i = 0; i < threads_; ++i) {
-    workers_.emplace_back([this] { WorkLoop(); });
+    AddWorker();
   }
+  claimer_ = std::thread([this] { ClaimLoop(); });
+}
+
+void Dispatcher::AddWorker() {
+  posting_since_.emplace_back();
+  const std::size_t slot = posting_since_.size() - 1;
+  workers_.emplace_back([this, slot] { WorkLoop(slot); });
+}
+
+int Dispatcher::workers() {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(workers_.size());
 }
 
 void Dispatcher::Stop() {
@@ -758,8 +770,18 @@ void Dispatcher::ClaimLoop() {
         return;
       }
       done.swap(outcomes_);
+      // A post running for over kStuckAfter is waiting on a slow receiver: each such one gets a
+      // stand-in worker, so `threads_` workers stay free for everyone else (up to kMaxWorkers).
+      const auto now = std::chrono::steady_clock::now();
+      int stuck = 0;
+      for (const auto& since : posting_since_) {
+        stuck += since && now - *since > kStuckAfter ? 1 : 0;
+      }
+      while (static_cast<int>(workers_.size()) < std::min(threads_ + stuck, kMaxWorkers)) {
+        AddWorker();
+      }
       // What is recorded below frees its slot in the same transaction.
-      free_slots = threads_ * 2 - static_cast<int>(queue_.size()) - busy_ - recording_ +
+      free_slots = (threads_ + stuck) * 2 - static_cast<int>(queue_.size()) - busy_ - recording_ +
                    static_cast<int>(done.size());
     }
     // One transaction records the finished batch and claims the next (a single writer).
@@ -799,7 +821,7 @@ void Dispatcher::ClaimLoop() {
   }
 }
 
-void Dispatcher::WorkLoop() {
+void Dispatcher::WorkLoop(std::size_t slot) {
   while (true) {
     WebhookService::Job job;
     {
@@ -811,11 +833,13 @@ void Dispatcher::WorkLoop() {
       job = std::move(queue_.front());
       queue_.pop_front();
       ++busy_;
+      posting_since_[slot] = std::chrono::steady_clock::now();
     }
     WebhookService::Outcome outcome = service_.Send(job);
     {
       std::lock_guard lock(mu_);
       --busy_;
+      posting_since_[slot].reset();
       ++recording_;
       outcomes_.push_back(std::move(outcome));
     }

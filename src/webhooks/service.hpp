@@ -137,14 +137,20 @@ class WebhookService {
 
 /// The delivery loop of a server: one thread claims due deliveries whenever worker slots are
 /// free; `threads` workers post them independently, so a slow endpoint occupies at most its own
-/// max_concurrency slots while the others keep flowing. Notify() (after an event is recorded)
-/// wakes the claimer at once; otherwise it polls every `idle_poll`.
+/// max_concurrency slots while the others keep flowing. A post that has run for over
+/// kStuckAfter (a receiver that is slow or silent) gets a stand-in worker, up to kMaxWorkers in
+/// all, so however many endpoints hang, `threads` workers stay free for the rest. Notify()
+/// (after an event is recorded) wakes the claimer at once; otherwise it polls every
+/// `idle_poll`.
 class Dispatcher {
  public:
   /// Workers a server runs. A silent endpoint holds up to its max_concurrency (≤ 20) of them
-  /// for the 15 s timeout; with 16, one such endpoint left a busy one (cap 14) no spare worker
-  /// and cost it 19 %, so the pool leaves room for a few silent endpoints beside the busy ones.
+  /// until its posts count as stuck; with 16 (and before stand-ins), one such endpoint left a
+  /// busy one (cap 14) no spare worker and cost it 19 %.
   static constexpr int kDefaultWorkers = 32;
+  /// Workers never exceed this (stand-ins included); they are not shrunk until Stop.
+  static constexpr int kMaxWorkers = 256;
+  static constexpr std::chrono::milliseconds kStuckAfter{1000};
 
   Dispatcher(WebhookService& service, int threads, std::chrono::milliseconds idle_poll);
   ~Dispatcher();
@@ -153,10 +159,13 @@ class Dispatcher {
   void Start();
   void Stop();
   void Notify();
+  /// Workers started so far (the base `threads` plus stand-ins).
+  int workers();
 
  private:
   void ClaimLoop();
-  void WorkLoop();
+  void WorkLoop(std::size_t slot);
+  void AddWorker();  // with mu_ held
   WebhookService& service_;
   int threads_;
   std::chrono::milliseconds idle_poll_;
@@ -171,6 +180,8 @@ class Dispatcher {
   bool notified_ = false;
   std::thread claimer_;
   std::vector<std::thread> workers_;
+  // Per worker: when its current post started (empty while it waits for work).
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> posting_since_;
 };
 
 }  // namespace portline::webhooks

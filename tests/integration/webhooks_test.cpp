@@ -464,6 +464,45 @@ TEST_P(WebhooksTest, ConcurrentClaimsNeverTakeADeliveryTwice) {
   EXPECT_GE(taken.size(), 16u);  // created + signature_requested of each request, at least
 }
 
+// Endpoints that never answer hold more workers than the dispatcher has, and a healthy endpoint
+// still gets its deliveries long before their posts time out: stuck posts get stand-in workers.
+TEST_P(WebhooksTest, SilentEndpointsCannotTakeEveryWorker) {
+  std::uint16_t silent_port = 0;
+  const int silent = testing::ListenTcp("127.0.0.1", silent_port);  // accepts, never answers
+  ASSERT_GE(silent, 0);
+  const std::string silent_url = "http://127.0.0.1:" + std::to_string(silent_port) + "/hooks";
+  for (int i = 0; i < 3; ++i) {
+    auto r = Call(*api_, "POST", "/v1/webhooks/endpoints", key_,
+                  R"({"url": ")" + silent_url + R"(", "max_concurrency": 2})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  Receiver rx(clock_);
+  const auto [healthy, secret] = Endpoint(rx.Url());
+  (void)healthy;
+  (void)secret;
+  CreateAndSign();  // created, signature_requested, signed, submitted: to each endpoint
+  webhooks::WebhookService service(*db_, box_, clock_,
+                                   *net::OutboundGuard::FromList({"127.0.0.0/8"}),
+                                   {.timeout = std::chrono::seconds(8)});
+  webhooks::Dispatcher dispatcher(service, 2, std::chrono::milliseconds(50));
+  const auto start = std::chrono::steady_clock::now();
+  dispatcher.Start();
+  while (rx.Got().size() < 4 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(7)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(rx.Got().size(), 4u);
+  // Two workers: without stand-ins the silent posts would hold both until the 8 s timeout.
+  EXPECT_LT(took, 4.0);
+  EXPECT_GT(dispatcher.workers(), 2);
+  EXPECT_LE(dispatcher.workers(), webhooks::Dispatcher::kMaxWorkers);
+  ::shutdown(silent, SHUT_RDWR);  // the silent posts fail now instead of waiting out the timeout
+  ::close(silent);
+  dispatcher.Stop();
+}
+
 TEST_P(WebhooksTest, CliVerifiesADelivery) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url(), R"(["port.signature_requested"])");
