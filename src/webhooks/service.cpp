@@ -597,9 +597,6 @@ Result<std::vector<store::Statement>> WebhookService::RecordStatements(
   std::map<std::string, std::int64_t> failing;  // endpoint → first failure in this batch
   std::map<std::string, std::string> disable;   // endpoint → reason
   std::set<std::string> recovered;
-  auto opt = [](std::optional<std::int64_t> v) {
-    return v ? store::Param(*v) : store::Param(nullptr);
-  };
   for (const Outcome& o : outcomes) {
     const Job& j = o.job;
     const std::int64_t attempt = j.attempts + 1;
@@ -635,7 +632,7 @@ Result<std::vector<store::Statement>> WebhookService::RecordStatements(
         failing[j.endpoint] = o.done;
       }
     }
-    states.insert(states.end(), {j.delivery, status, attempt, opt(next_at), opt(completed)});
+    states.insert(states.end(), {j.delivery, status, attempt, next_at, completed});
   }
   PORTLINE_ASSIGN_OR_RETURN(
       out, store::RowStatements("INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, "
@@ -781,8 +778,8 @@ void Dispatcher::ClaimLoop() {
         AddWorker();
       }
       // What is recorded below frees its slot in the same transaction.
-      free_slots = (threads_ + stuck) * 2 - static_cast<int>(queue_.size()) - busy_ - recording_ +
-                   static_cast<int>(done.size());
+      free_slots = static_cast<int>(workers_.size()) * 2 - static_cast<int>(queue_.size()) - busy_ -
+                   recording_ + static_cast<int>(done.size());
     }
     // One transaction records the finished batch and claims the next (a single writer).
     int claimed = 0;
