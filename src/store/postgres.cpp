@@ -38,12 +38,7 @@ class PgConnection final : public Connection {
   }
 
   Result<std::vector<Rows>> Pipeline(const std::vector<Statement>& statements) override {
-    std::vector<const Statement*> list;
-    list.reserve(statements.size());
-    for (const Statement& st : statements) {
-      list.push_back(&st);
-    }
-    PORTLINE_ASSIGN_OR_RETURN(auto results, Send(list));
+    PORTLINE_ASSIGN_OR_RETURN(auto results, Send(statements));
     std::vector<Rows> out;
     out.reserve(results.size());
     for (const PgResult& r : results) {
@@ -140,15 +135,14 @@ class PgConnection final : public Connection {
   }
 
   Result<PgResult> Run(std::string_view sql, const Params& params) {
-    const Statement st{std::string(sql), params};
-    PORTLINE_ASSIGN_OR_RETURN(auto results, Send({&st}));
+    PORTLINE_ASSIGN_OR_RETURN(auto results, Send({{std::string(sql), params}}));
     return std::move(results.at(0));
   }
 
   // Sends a deferred BEGIN, the statements (each prepared first when this connection has not
   // prepared its text yet) and one Sync as a single pipeline, then reads every result: one round
   // trip whatever the number of statements. Returns each statement's result, or the first error.
-  Result<std::vector<PgResult>> Send(const std::vector<const Statement*>& statements) {
+  Result<std::vector<PgResult>> Send(const std::vector<Statement>& statements) {
     PORTLINE_RETURN_IF_ERROR(EnsureConnected());
     if (statements_.size() + statements.size() > kMaxCachedStatements &&
         PQtransactionStatus(conn_) == PQTRANS_IDLE) {
@@ -178,7 +172,7 @@ class PgConnection final : public Connection {
     std::vector<int> lengths;
     std::unordered_map<std::string_view, std::string> preparing;  // text → name, this pipeline
     for (std::size_t k = 0; k < statements.size() && sent; ++k) {
-      const Statement& st = *statements[k];
+      const Statement& st = statements[k];
       std::string name;
       if (auto it = statements_.find(st.sql); it != statements_.end()) {
         name = it->second;
