@@ -34,17 +34,19 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker,
       e164.push_back(n->E164());
     }
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto owned, porting.NumbersOnPlatform(req.OrgId(), e164));
+  PORTLINE_ASSIGN_OR_RETURN(auto held, porting.NumbersHeld(req.OrgId(), e164));
   PORTLINE_ASSIGN_OR_RETURN(auto porting_now, porting.NumbersInActiveRequests(req.OrgId(), e164));
-  auto on_platform = [&owned](std::string_view n) { return owned.count(std::string(n)) > 0; };
+  auto held_by = [&held](std::string_view n) {
+    const auto it = held.find(std::string(n));
+    return it == held.end() ? numbering::HeldBy::kNobody : it->second;
+  };
   auto in_port_request = [&porting_now](std::string_view n) {
     return porting_now.count(std::string(n)) > 0;
   };
   Response r;
-  r.body =
-      "{\"data\":" +
-      numbering::PortabilityChecker::ToJson(checker.Check(numbers, on_platform, in_port_request)) +
-      ",\"errors\":null}";
+  r.body = "{\"data\":" +
+           numbering::PortabilityChecker::ToJson(checker.Check(numbers, held_by, in_port_request)) +
+           ",\"errors\":null}";
   return r;
 }
 

@@ -21,6 +21,7 @@
 #include "core/time.hpp"
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
+#include "numbering/nanp.hpp"
 #include "porting/service.hpp"
 #include "store/database.hpp"
 #include "trunks/service.hpp"
@@ -530,7 +531,7 @@ int main(int argc, char** argv) {
     const auto opts = portline::app::CheckOptionsFrom(*cfg);
     portline::SystemClock clock;
     portline::numbering::PortabilityChecker checker(lnp, carriers, clock, opts);
-    std::set<std::string> owned;
+    std::map<std::string, portline::numbering::HeldBy> held;
     if (!org_name.empty()) {
       Context ctx;
       if ((rc = Open(flags, ctx)) != 0) {
@@ -542,18 +543,19 @@ int main(int argc, char** argv) {
         rc = 1;
         return;
       }
-      auto lease = ctx.db->Acquire();
-      auto rows = lease ? (*lease)->Query(
-                              "SELECT phone_number FROM phone_numbers WHERE org_id = $1", {org->id})
-                        : tl::expected<portline::store::Rows, Error>(tl::unexpected(lease.error()));
-      if (!rows) {
-        PrintError(rows.error());
+      std::vector<std::string> e164;
+      for (const auto& n : numbers) {
+        if (auto parsed = portline::numbering::ParseNanp(n)) {
+          e164.push_back(parsed->E164());
+        }
+      }
+      auto found = ctx.porting->NumbersHeld(org->id, e164);
+      if (!found) {
+        PrintError(found.error());
         rc = 1;
         return;
       }
-      for (const auto& r : *rows) {
-        owned.insert(r.Text(0));
-      }
+      held = std::move(*found);
     }
     if (numbers.size() > opts.max_numbers) {
       std::fprintf(stderr, "portline: at most %zu numbers per check (got %zu)\n", opts.max_numbers,
@@ -561,10 +563,13 @@ int main(int argc, char** argv) {
       rc = 1;
       return;
     }
-    auto on_platform = [&owned](std::string_view n) { return owned.count(std::string(n)) > 0; };
+    auto held_by = [&held](std::string_view n) {
+      const auto it = held.find(std::string(n));
+      return it == held.end() ? portline::numbering::HeldBy::kNobody : it->second;
+    };
     auto none = [](std::string_view) { return false; };
     const auto data = boost::json::parse(
-        portline::numbering::PortabilityChecker::ToJson(checker.Check(numbers, on_platform, none)));
+        portline::numbering::PortabilityChecker::ToJson(checker.Check(numbers, held_by, none)));
     if (as_json) {
       rc = PrintEnvelope(data);
       return;

@@ -142,8 +142,7 @@ std::string_view StateCode(std::string_view name) {
 }
 
 std::vector<CheckResult> PortabilityChecker::Check(
-    const std::vector<std::string>& inputs,
-    const std::function<bool(std::string_view)>& on_platform,
+    const std::vector<std::string>& inputs, const std::function<HeldBy(std::string_view)>& held,
     const std::function<bool(std::string_view)>& in_port_request) const {
   const auto index = lnp_.Current();
   const Date today{std::chrono::floor<std::chrono::days>(clock_.Now())};
@@ -233,9 +232,15 @@ std::vector<CheckResult> PortabilityChecker::Check(
       SetReason(r, "carrier_not_supported",
                 carrier->name + " does not port numbers out to Portline",
                 {"Ask the carrier for a port-out through another provider"});
-    } else if (on_platform && on_platform(r.phone_number)) {
+    } else if (const HeldBy by = held ? held(r.phone_number) : HeldBy::kNobody;
+               by == HeldBy::kCaller) {
       SetReason(r, "already_on_platform", r.phone_number + " is already on your account",
                 {"Configure it with POST /v1/sip/attach"});
+    } else if (by == HeldBy::kAnotherOrganization) {
+      SetReason(r, "already_on_platform",
+                r.phone_number + " is already in service on Portline and cannot be ported in",
+                {"Check the number",
+                 "If it is yours, ask support to review who holds it on the platform"});
     } else if (in_port_request && in_port_request(r.phone_number)) {
       SetReason(r, "in_active_port_request", r.phone_number + " is in an active port request",
                 {"Wait for that request to finish or cancel it"});

@@ -40,6 +40,10 @@ struct CheckResult {
 /// "US" or "CA" for a state/province code ("CA" → "US", "ON" → "CA"), or "" if unknown.
 [[nodiscard]] std::string_view CountryOfStateCode(std::string_view code);
 
+/// Who has a number on the platform, as the portability check needs to know it. Another
+/// organization is never named: the answer to it is the same whoever it is.
+enum class HeldBy { kNobody, kCaller, kAnotherOrganization };
+
 /// Answers "can these numbers be ported to us, and if not, why and what next?". Pure given its
 /// inputs: the LNP index, the carrier registry, the clock and what the caller knows about the
 /// organization's own numbers. Thread-safe.
@@ -49,12 +53,12 @@ class PortabilityChecker {
                      CheckOptions options)
       : lnp_(lnp), carriers_(carriers), clock_(clock), options_(std::move(options)) {}
 
-  /// `on_platform(e164)`: the number already belongs to the caller's organization.
+  /// `held(e164)`: who already has the number on the platform (kNobody when nobody does, or the
+  /// caller only has it attached to SIP or in a port request of its own).
   /// `in_port_request(e164)`: the number is in one of the caller's active port requests.
   /// One result per input, in order; one bad entry never fails the batch.
   [[nodiscard]] std::vector<CheckResult> Check(
-      const std::vector<std::string>& inputs,
-      const std::function<bool(std::string_view)>& on_platform,
+      const std::vector<std::string>& inputs, const std::function<HeldBy(std::string_view)>& held,
       const std::function<bool(std::string_view)>& in_port_request) const;
 
   /// {"results": [...], "summary": {"total", "portable", "not_portable"}} as JSON text, written

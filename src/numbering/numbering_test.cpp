@@ -252,7 +252,9 @@ TEST(CheckTest, ReasonsAndFields) {
   CheckOptions opts;
   opts.coverage = {"CA", "NY"};  // California and New York only
   PortabilityChecker checker(lnp, reg, clock, opts);
-  auto mine = [](std::string_view n) { return n == "+14155550199"; };
+  auto mine = [](std::string_view n) {
+    return n == "+14155550199" ? HeldBy::kCaller : HeldBy::kNobody;
+  };
   auto none = [](std::string_view) { return false; };
   const auto out = boost::json::parse(PortabilityChecker::ToJson(
       checker.Check({"+14155550100", "+12125550100", "+16045550100", "+14155550199", "+13105550100",

@@ -8,6 +8,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "holdings/holdings.hpp"
 #include "porting/internal.hpp"
 
 namespace portline::porting {
@@ -159,6 +160,7 @@ Result<void> PortingService::FlushBatch(store::Connection& c, Batch& b) {
   store::Params reqs, orders, numbers;
   std::vector<store::Params> bulk;
   std::vector<std::string_view> ended;
+  std::vector<std::string_view> released;  // requests with numbers that stopped being active
   for (auto& [id, r] : b.requests) {
     if (r.dirty) {
       reqs.insert(reqs.end(),
@@ -177,8 +179,10 @@ Result<void> PortingService::FlushBatch(store::Connection& c, Batch& b) {
     // canceled) are written by one UPDATE of that state; the others row by row.
     std::map<std::pair<std::string_view, bool>, std::size_t> loaded;
     std::map<std::string, std::vector<const Batch::Number*>> groups;
+    bool releases = false;
     for (const auto& n : r.numbers) {
       ++loaded[{n.loaded_status, n.loaded_active}];
+      releases = releases || (n.loaded_active && !n.active);
       if (n.dirty) {
         groups[n.loaded_status + (n.loaded_active ? "\x01" : "\x02") + n.status +
                (n.active ? "\x01" : "\x02") + n.reason.value_or("\x03") + "\x04" +
@@ -186,6 +190,9 @@ Result<void> PortingService::FlushBatch(store::Connection& c, Batch& b) {
                "\x04" + std::to_string(n.updated_at)]
             .push_back(&n);
       }
+    }
+    if (releases) {
+      released.emplace_back(r.id);
     }
     for (const auto& [key, members] : groups) {
       const Batch::Number& n = *members.front();
@@ -246,13 +253,10 @@ Result<void> PortingService::FlushBatch(store::Connection& c, Batch& b) {
     for (const auto& [number, i] : last) {
       rows.insert(rows.end(), {i->phone_number, i->org_id, i->at});
     }
-    PORTLINE_RETURN_IF_ERROR(
-        run("INSERT INTO phone_numbers (phone_number, org_id, status, source, created_at) "
-            "SELECT column1, column2, 'active', 'port_in', column3 FROM (VALUES ",
-            ") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (phone_number) DO UPDATE SET org_id = "
-            "excluded.org_id, status = 'active', source = 'port_in'",
-            {"", "", "BIGINT"}, rows));
+    PORTLINE_RETURN_IF_ERROR(holdings::MarkPorted(c, rows));
   }
+  // After MarkPorted: the ported numbers' holds are active now and stay.
+  PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, released));
   if (!ended.empty()) {
     // A request that ended keeps only its post-port step; its other steps are void.
     store::Params ids;

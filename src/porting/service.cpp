@@ -9,6 +9,7 @@
 #include "core/time.hpp"
 #include "documents/content.hpp"
 #include "documents/loa.hpp"
+#include "holdings/holdings.hpp"
 #include "mail/mail.hpp"
 #include "numbering/calendar.hpp"
 #include "porting/internal.hpp"
@@ -426,27 +427,24 @@ Result<Json> PortingService::PutConfiguration(std::string_view org, const Object
   return store::WithTransaction(*lease, put);
 }
 
-Result<std::set<std::string>> PortingService::NumbersOnPlatform(
+Result<std::map<std::string, numbering::HeldBy>> PortingService::NumbersHeld(
     std::string_view org, const std::vector<std::string>& numbers) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
-  return OnPlatform(*lease, org, numbers);
+  return Held(*lease, org, numbers);
 }
 
-Result<std::set<std::string>> PortingService::OnPlatform(store::Connection& c, std::string_view org,
-                                                         const std::vector<std::string>& numbers) {
-  std::set<std::string> out;
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto any, c.Query("SELECT 1 FROM phone_numbers WHERE org_id = $1 LIMIT 1", {org}));
-  if (any.empty()) {
-    return out;  // most organizations checking numbers own none of them yet
-  }
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, QueryNumbersIn(c,
-                                "SELECT phone_number FROM phone_numbers WHERE org_id = $1 AND "
-                                "phone_number",
-                                {org}, numbers));
-  for (const auto& r : rows) {
-    out.insert(r.Text(0));
+Result<std::map<std::string, numbering::HeldBy>> PortingService::Held(
+    store::Connection& c, std::string_view org, const std::vector<std::string>& numbers) {
+  PORTLINE_ASSIGN_OR_RETURN(const std::string realm, holdings::RealmOf(c, org));
+  PORTLINE_ASSIGN_OR_RETURN(auto holders, holdings::Holders(c, realm, numbers));
+  std::map<std::string, numbering::HeldBy> out;
+  for (auto& [number, h] : holders) {
+    if (h.org_id != org) {
+      out[number] = numbering::HeldBy::kAnotherOrganization;
+    } else if (h.status == holdings::Status::kActive && h.source == holdings::Source::kPortIn) {
+      out[number] = numbering::HeldBy::kCaller;  // ported in already
+    }
+    // The caller's own attached numbers may be ported in; its own requests are reported apart.
   }
   return out;
 }
@@ -548,6 +546,40 @@ Result<void> InsertNumbers(store::Connection& c, const SecretBox& box, std::stri
   return {};
 }
 
+// Holds the included numbers for the request; a number another organization won in the meantime
+// (a concurrent request, an attach) is excluded with the check's neutral reason.
+Result<void> HoldNumbers(store::Connection& c, std::string_view org, std::string_view request_id,
+                         PortingService::Submission& sub, std::int64_t now) {
+  std::vector<std::string> wanted;
+  for (const auto& n : sub.numbers) {
+    if (n.included) {
+      wanted.push_back(n.e164);
+    }
+  }
+  if (wanted.empty()) {
+    return {};
+  }
+  PORTLINE_ASSIGN_OR_RETURN(const std::string realm, holdings::RealmOf(c, org));
+  PORTLINE_ASSIGN_OR_RETURN(
+      const auto taken, holdings::Take(c,
+                                       holdings::Claim{realm, org, holdings::Status::kPorting,
+                                                       holdings::Source::kPortIn, request_id, now},
+                                       wanted));
+  for (auto& n : sub.numbers) {
+    if (n.included && taken.count(n.e164) > 0) {
+      n.included = false;
+      n.check.portable = false;
+      n.check.earliest_port_date.clear();
+      n.check.reason_code = "already_on_platform";
+      n.check.reason_message =
+          n.e164 + " is already in service on Portline and cannot be ported in";
+      n.check.next_steps = {"Check the number",
+                            "If it is yours, ask support to review who holds it on the platform"};
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::pair<std::string, std::optional<std::int64_t>> PortingService::IssueSignature(
@@ -584,8 +616,12 @@ Result<std::size_t> PortingService::WriteOrdersAndNumbers(store::Connection& c, 
             {}};
     std::size_t i = 0;
     for (const auto& n : sub.numbers) {
-      e.fields.push_back(FieldError{std::string(n.check.reason_code), n.check.reason_message,
-                                    "phone_numbers[" + std::to_string(i++) + "]"});
+      // One code for the envelope (upper case, as every error code); each number's reason
+      // in its message.
+      e.fields.push_back(
+          FieldError{"NO_PORTABLE_NUMBERS",
+                     n.check.reason_message + " (" + std::string(n.check.reason_code) + ")",
+                     "phone_numbers[" + std::to_string(i++) + "]"});
     }
     return tl::unexpected(std::move(e));
   }
@@ -604,6 +640,7 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
   auto create = [&](store::Connection& c) -> Result<Json> {
     PORTLINE_ASSIGN_OR_RETURN(auto sub,
                               ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
+    PORTLINE_RETURN_IF_ERROR(HoldNumbers(c, actor.org_id, id, sub, now));
     const std::string status(sub.draft ? kDraft : kWaitingForSignature);
     const auto [token_new, expires] = IssueSignature(sub, config, now);
     token = token_new;
@@ -950,6 +987,7 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
               "UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
               "request_id = $2 AND phone_number = $3",
               {now, id, number}));
+          PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, {id}));
           PORTLINE_RETURN_IF_ERROR(
               Event(c, id, actor.org_id, "port.number_canceled", actor.who,
                     Object{{"phone_number", number}, {"reason", "removed by supplement"}}, now));
@@ -1061,6 +1099,7 @@ Result<Json> PortingService::Cancel(const Actor& actor, std::string_view id) {
             "UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
             "order_id = $2 AND status <> 'ported'",
             {now, o.Text(0)}));
+        PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, {id}));
       } else if (st != "ported" && st != "canceled") {
         at_carrier = true;
         PORTLINE_RETURN_IF_ERROR(c.Execute(
@@ -1087,6 +1126,7 @@ Result<Json> PortingService::Cancel(const Actor& actor, std::string_view id) {
           "UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
           "request_id = $2 AND status NOT IN ('ported', 'excluded', 'canceled')",
           {now, id}));
+      PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, {id}));
       PORTLINE_RETURN_IF_ERROR(
           c.Execute("UPDATE port_requests SET status = 'canceled', suggested_action = NULL, "
                     "updated_at = $1 WHERE id = $2",
@@ -1150,6 +1190,7 @@ Result<Json> PortingService::CancelNumber(const Actor& actor, std::string_view i
         c.Execute("UPDATE port_numbers SET status = 'canceled', active = 0, updated_at = $1 WHERE "
                   "request_id = $2 AND phone_number = $3",
                   {now, id, number}));
+    PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, {id}));
     PORTLINE_RETURN_IF_ERROR(Event(c, id, actor.org_id, "port.number_canceled", actor.who,
                                    Object{{"phone_number", number}}, now));
     // An order left without numbers is canceled with it.

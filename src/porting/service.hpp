@@ -164,8 +164,8 @@ class PortingService {
   /// Numbers among `numbers` (E.164) in the organization's active port requests.
   [[nodiscard]] Result<std::set<std::string>> NumbersInActiveRequests(
       std::string_view org, const std::vector<std::string>& numbers);
-  /// Numbers among `numbers` the organization already has on the platform.
-  [[nodiscard]] Result<std::set<std::string>> NumbersOnPlatform(
+  /// Numbers among `numbers` held on the platform in the organization's realm, and by whom.
+  [[nodiscard]] Result<std::map<std::string, numbering::HeldBy>> NumbersHeld(
       std::string_view org, const std::vector<std::string>& numbers);
 
   [[nodiscard]] const PortingOptions& options() const { return options_; }
@@ -178,8 +178,8 @@ class PortingService {
 
  private:
   Result<OrgTime> LoadOrgTime(store::Connection& c, std::string_view org);
-  Result<std::set<std::string>> OnPlatform(store::Connection& c, std::string_view org,
-                                           const std::vector<std::string>& numbers);
+  Result<std::map<std::string, numbering::HeldBy>> Held(store::Connection& c, std::string_view org,
+                                                        const std::vector<std::string>& numbers);
   Result<Submission> ParseSubmission(store::Connection& c, const OrgTime& t, std::string_view org,
                                      const Object& body, std::string_view self_id,
                                      const std::vector<FieldError>& post_port_errors);

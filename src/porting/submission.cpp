@@ -383,9 +383,12 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
   for (const auto& n : s.numbers) {
     e164s.push_back(n.e164);
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto owned, OnPlatform(c, org, e164s));
-  auto on_platform = [&owned](std::string_view e) { return owned.count(std::string(e)) > 0; };
-  auto checks = checker_.Check(e164s, on_platform, nullptr);
+  PORTLINE_ASSIGN_OR_RETURN(auto held, Held(c, org, e164s));
+  auto held_by = [&held](std::string_view e) {
+    const auto it = held.find(std::string(e));
+    return it == held.end() ? numbering::HeldBy::kNobody : it->second;
+  };
+  auto checks = checker_.Check(e164s, held_by, nullptr);
   std::string latest_earliest;
   for (std::size_t i = 0; i < s.numbers.size(); ++i) {
     auto& n = s.numbers[i];

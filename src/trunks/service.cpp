@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/crypto.hpp"
+#include "holdings/holdings.hpp"
 #include "trunks/destination.hpp"
 
 namespace portline::trunks {
@@ -524,6 +525,7 @@ Result<json::value> SipService::AttachImpl(std::string_view org, const json::obj
 
   const std::string slot = trunk_id.value_or("");
   const std::int64_t now = ToUnixMillis(clock_.Now());
+  PORTLINE_ASSIGN_OR_RETURN(const std::string realm, holdings::RealmOf(*lease, org));
   json::array configured;
   json::array failed;
   std::set<std::string> done;
@@ -536,7 +538,19 @@ Result<json::value> SipService::AttachImpl(std::string_view org, const json::obj
     if (!done.insert(*number).second) {
       continue;  // listed twice
     }
+    // The number must be this organization's to configure: held by nobody (it is taken now),
+    // by this organization, or in a port request of this organization.
     auto attach_one = [&](store::Connection& c) -> Result<bool> {
+      PORTLINE_ASSIGN_OR_RETURN(
+          const auto taken,
+          holdings::Take(
+              c,
+              holdings::Claim{
+                  realm, org, holdings::Status::kActive, holdings::Source::kAttach, {}, now},
+              {*number}));
+      if (!taken.empty()) {
+        return false;
+      }
       for (std::size_t i = 0; i < types.size(); ++i) {
         PORTLINE_RETURN_IF_ERROR(c.Execute(
             "INSERT INTO sip_configs (id, org_id, phone_number, direction, slot, trunk_id, "
@@ -557,8 +571,13 @@ Result<json::value> SipService::AttachImpl(std::string_view org, const json::obj
       return true;
     };
     auto ok = store::WithTransaction(*lease, attach_one);
-    if (ok) {
+    if (ok && *ok) {
       configured.emplace_back(*number);
+    } else if (ok) {
+      // Neutral: whoever holds it, the answer names nobody.
+      failed.push_back(FailedEntry(*number, "number_unavailable",
+                                   *number + " is in service on Portline under another account "
+                                             "and cannot be attached"));
     } else if (ok.error().code == Errc::kConflict) {
       failed.push_back(
           FailedEntry(*number, "config_limit", "a number can have at most 10 SIP configurations"));
@@ -701,6 +720,9 @@ Result<json::value> SipService::Detach(std::string_view org, const json::object&
               "AND direction = $3)",
               {org, *number, type}));
         }
+      }
+      if (!removed.empty()) {
+        PORTLINE_RETURN_IF_ERROR(holdings::ReleaseIfUnattached(c, org, *number));
       }
       return removed;
     };

@@ -66,14 +66,14 @@ TEST_P(PortCheck, LimitsAndValidation) {
             400);
 }
 
-TEST_P(PortCheck, AlreadyOnPlatformIsOnlyForTheOwner) {
+TEST_P(PortCheck, AlreadyOnPlatformWhoeverHoldsItNamingNobody) {
   auto org = accounts_->FindOrg("acme");
   ASSERT_TRUE(org);
   auto lease = db_->Acquire();
   ASSERT_TRUE(lease);
   ASSERT_TRUE((*lease)->Execute(
-      "INSERT INTO phone_numbers (phone_number, org_id, status, source, created_at) VALUES "
-      "($1, $2, 'active', 'port_in', 0)",
+      "INSERT INTO number_holdings (realm, phone_number, org_id, status, source, created_at, "
+      "updated_at) VALUES ('', $1, $2, 'active', 'port_in', 0, 0)",
       {"+14155550100", org->id}));
   const std::string body = R"({"phone_numbers": ["+14155550100"]})";
   auto mine = Json(Call(*api_, "POST", "/v1/sip/port/check", key_, body).body);
@@ -81,9 +81,17 @@ TEST_P(PortCheck, AlreadyOnPlatformIsOnlyForTheOwner) {
             "already_on_platform");
   const std::string other = NewOrgKey("globex");
   auto theirs = Json(Call(*api_, "POST", "/v1/sip/port/check", other, body).body);
-  // Another organization learns nothing about acme's numbers.
-  EXPECT_TRUE(theirs.at("data").at("results").at(0).at("reason").is_null());
-  EXPECT_TRUE(theirs.at("data").at("results").at(0).at("portable").as_bool());
+  // Another organization cannot port it either, and learns only that it is taken.
+  const auto& result = theirs.at("data").at("results").at(0);
+  EXPECT_FALSE(result.at("portable").as_bool());
+  EXPECT_EQ(result.at("reason").at("code").as_string(), "already_on_platform");
+  const std::string message(result.at("reason").at("message").as_string());
+  EXPECT_EQ(message.find("acme"), std::string::npos) << message;
+  EXPECT_EQ(message.find(org->id), std::string::npos) << message;
+  // A sandbox organization's numbers are a world of their own.
+  const std::string sandbox = NewOrgKey("sandbox-co", {"SIP"}, /*sandbox=*/true);
+  auto sandboxed = Json(Call(*api_, "POST", "/v1/sip/port/check", sandbox, body).body);
+  EXPECT_TRUE(sandboxed.at("data").at("results").at(0).at("portable").as_bool());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortCheck, ::testing::Values("sqlite", "postgres"),

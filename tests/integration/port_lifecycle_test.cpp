@@ -309,7 +309,7 @@ TEST_P(PortLifecycle, RejectionsSayWhatToFixAndSupplementsResubmit) {
     EXPECT_EQ(Count(events, "port.action_required"), 1U);
     EXPECT_EQ(Count(events, "port.supplemented"), 1U);
     // Ported numbers are on the platform: free them for the next case.
-    ASSERT_TRUE((*db_->Acquire())->Execute("DELETE FROM phone_numbers", {}));
+    ASSERT_TRUE((*db_->Acquire())->Execute("DELETE FROM number_holdings", {}));
   }
 }
 
@@ -434,7 +434,7 @@ TEST_P(PortLifecycle, CancelAtEachStage) {
   EXPECT_EQ(Status(c_id), "completed");
   EXPECT_EQ(Call(*api_, "DELETE", "/v1/sip/port/" + c_id, sb_).status, 409);
 
-  ASSERT_TRUE((*db_->Acquire())->Execute("DELETE FROM phone_numbers", {}));
+  ASSERT_TRUE((*db_->Acquire())->Execute("DELETE FROM number_holdings", {}));
   auto d = CreateFor({kAcme1, kAcme2, kAcme3});
   const std::string d_id(d.at("port_request_id").as_string());
   Sign(d);
@@ -599,7 +599,10 @@ TEST_P(PortLifecycle, ValidationReportsEveryProblemAtOnce) {
   // Nothing portable: 422 with each number's reason.
   auto none = Create(
       R"({"phone_numbers": ["+18005550100"], "losing_carrier_information": )" + Lci() + "}", 422);
-  EXPECT_EQ(none.at("errors").at(0).at("error").as_string(), "toll_free_manual") << none;
+  EXPECT_EQ(none.at("errors").at(0).at("error").as_string(), "NO_PORTABLE_NUMBERS") << none;
+  EXPECT_NE(std::string(none.at("errors").at(0).at("message").as_string()).find("toll_free_manual"),
+            std::string::npos)
+      << none;
   // The same number twice in active requests: 409 naming the first.
   auto first = CreateFor({kAcme1, kAcme2, kAcme3});
   auto clash = Create(
@@ -736,7 +739,7 @@ TEST_P(PortLifecycle, BigBatchesEndAsStepByStep) {
   // The ported numbers are the organization's inbound numbers.
   auto rows = (*db_->Acquire())
                   ->Query(
-                      "SELECT COUNT(*) FROM phone_numbers WHERE org_id = $1 AND source = "
+                      "SELECT COUNT(*) FROM number_holdings WHERE org_id = $1 AND source = "
                       "'port_in' AND status = 'active'",
                       {org->id});
   ASSERT_TRUE(rows);
