@@ -58,7 +58,7 @@ Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
       clock_(clock),
       metrics_(metrics),
       options_(options),
-      idempotency_(db, clock, options.idempotency_ttl),
+      idempotency_(db, clock, IdempotencyStore::Options{.ttl = options.idempotency_ttl}),
       rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst) {
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);
@@ -89,30 +89,56 @@ Response Api::Handle(Request& req) {
   return ErrorResponse(Error{Errc::kInternal, "internal error", {}, {}, {}}, req.request_id);
 }
 
+std::optional<Response> Api::Authenticate(Request& req) {
+  if (req.principal) {
+    return std::nullopt;  // checked before the body was read
+  }
+  const auto header = req.HeaderValue("authorization");
+  if (!header || PresentedKey(*header).empty()) {
+    Response r = ErrorResponse(Error{Errc::kUnauthenticated,
+                                     "missing API key: send it in the Authorization header",
+                                     {},
+                                     "UNAUTHORIZED",
+                                     {}},
+                               req.request_id);
+    r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return r;
+  }
+  auto principal = accounts_.Authenticate(PresentedKey(*header));
+  if (!principal) {
+    Response r = ErrorResponse(principal.error(), req.request_id);
+    if (r.status == 401) {
+      r.headers.push_back({"WWW-Authenticate", "Bearer error=\"invalid_token\""});
+    }
+    return r;
+  }
+  req.principal = std::move(*principal);
+  return std::nullopt;
+}
+
+std::optional<Response> Api::CheckBeforeBody(Request& req) {
+  if (!NeedsAuth(req.path)) {
+    return std::nullopt;
+  }
+  try {
+    auto refused = Authenticate(req);
+    if (refused) {
+      refused->route = "-";
+    }
+    return refused;
+  } catch (const std::exception& e) {
+    log::Error("unhandled exception before the body", {{"error", e.what()}});
+    return ErrorResponse(Error{Errc::kInternal, "internal error", {}, {}, {}}, req.request_id);
+  }
+}
+
 Response Api::Dispatch(Request& req) {
   const auto error = [&req](const Error& e) { return ErrorResponse(e, req.request_id); };
 
   if (NeedsAuth(req.path)) {
-    const auto header = req.HeaderValue("authorization");
-    if (!header || PresentedKey(*header).empty()) {
-      Response r = error(Error{Errc::kUnauthenticated,
-                               "missing API key: send it in the "
-                               "Authorization header",
-                               {},
-                               "UNAUTHORIZED",
-                               {}});
-      r.headers.push_back({"WWW-Authenticate", "Bearer"});
-      return r;
+    if (auto refused = Authenticate(req)) {
+      return std::move(*refused);
     }
-    auto principal = accounts_.Authenticate(PresentedKey(*header));
-    if (!principal) {
-      Response r = error(principal.error());
-      if (r.status == 401) {
-        r.headers.push_back({"WWW-Authenticate", "Bearer error=\"invalid_token\""});
-      }
-      return r;
-    }
-    req.principal = std::move(*principal);
     if (IsSipPath(req.path) && !req.principal->Has("SIP")) {
       Response r = error(Error{Errc::kPermissionDenied,
                                "SIP is not enabled for this organization",
@@ -199,32 +225,55 @@ Response Api::RunIdempotent(const Route& route, Request& req, std::string_view k
   }
   const std::string org = req.principal->org_id;
   const std::string hash = Sha256Hex(req.method + " " + req.target + "\n" + req.body);
-  auto claim = idempotency_.Claim(org, key, hash);
-  if (!claim) {
-    Response r = ErrorResponse(claim.error(), req.request_id);
+  auto fail = [&](const Error& e) {
+    Response r = ErrorResponse(e, req.request_id);
     r.route = route.pattern;
     r.org_id = org;
     return r;
+  };
+  // The handler's writes, the key and its stored response commit together, or none does.
+  Response r;
+  auto run = [&]() -> std::optional<IdempotencyStore::Stored> {
+    r = RunHandler(route, req);
+    if (r.status >= 500) {
+      return std::nullopt;
+    }
+    return IdempotencyStore::Stored{r.status, r.body_for_replay.value_or(r.body)};
+  };
+  auto replay = idempotency_.Run(org, key, hash, run);
+  if (!replay) {
+    if (r.status != 0 && r.status < 500) {
+      metrics_.Increment("idempotency_store", "save_failed");
+      log::Warn("an idempotent request's writes did not commit",
+                {{"request_id", req.request_id}, {"detail", replay.error().detail}});
+    }
+    return fail(replay.error());
   }
-  if (*claim) {
-    Response r;
-    r.status = (*claim)->status;
-    r.body = std::move((*claim)->body);
-    r.headers.push_back({"Idempotent-Replayed", "true"});
-    r.route = route.pattern;
-    r.org_id = org;
+  if (!*replay) {
     return r;
   }
-  Response r = RunHandler(route, req);
-  const Result<void> saved =
-      r.status >= 500 ? idempotency_.Release(org, key)
-                      : idempotency_.Finish(org, key, r.status, r.body_for_replay.value_or(r.body));
-  if (!saved) {
-    metrics_.Increment("idempotency_store", "save_failed");
-    log::Warn("could not record idempotent response",
-              {{"request_id", req.request_id}, {"detail", saved.error().detail}});
+  IdempotencyStore::Stored& stored = **replay;
+  if (!stored.kept) {
+    // Done, but too big to keep: say what it was rather than run the request again.
+    Response out =
+        fail(FailCode(Errc::kConflict, "IDEMPOTENT_RESPONSE_NOT_KEPT",
+                      "the request with this Idempotency-Key already succeeded (status " +
+                          std::to_string(stored.status) + ", " + std::to_string(stored.size) +
+                          " bytes, sha256 " + stored.sha256 +
+                          "); its response was too large to keep: read the result "
+                          "with a GET",
+                      "Idempotency-Key")
+                 .value());
+    out.headers.push_back({"Idempotent-Replayed", "true"});
+    return out;
   }
-  return r;
+  Response out;
+  out.status = stored.status;
+  out.body = std::move(stored.body);
+  out.headers.push_back({"Idempotent-Replayed", "true"});
+  out.route = route.pattern;
+  out.org_id = org;
+  return out;
 }
 
 }  // namespace portline::api

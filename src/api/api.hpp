@@ -55,6 +55,10 @@ class Api {
 
   [[nodiscard]] Response Handle(Request& req);
   [[nodiscard]] bool CanRunInline(const Request& req) const;
+  /// What can be refused before a body is read (the HTTP shell calls it, on a worker, when a
+  /// body is still to come): a route that needs a key without a valid one. On success the
+  /// request keeps its principal, and Handle does not look the key up again.
+  [[nodiscard]] std::optional<Response> CheckBeforeBody(Request& req);
   /// While draining, /readyz answers 503 so load balancers stop sending traffic.
   void SetDraining(bool draining) { draining_.store(draining); }
   [[nodiscard]] bool draining() const { return draining_.load(); }
@@ -65,6 +69,8 @@ class Api {
 
  private:
   Response Dispatch(Request& req);
+  /// Sets req.principal from its key, or returns the 401 to answer.
+  std::optional<Response> Authenticate(Request& req);
   Response RunIdempotent(const Route& route, Request& req, std::string_view key);
   Response RunHandler(const Route& route, Request& req);
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,30 +14,42 @@ namespace portline::api {
 
 /// Durable Idempotency-Key records (table idempotency_keys). Thread-safe; blocks on storage.
 ///
-/// A key is claimed by the first request; a later request with the same key and the same
-/// request hash gets the stored response; with a different hash, kConflict
-/// (IDEMPOTENCY_KEY_REUSED); while the first is still running, kConflict
-/// (IDEMPOTENCY_KEY_IN_USE). A claim left behind by a crash is taken over after `stale_after`.
+/// The key, everything the request writes and its response commit in one transaction (Run), so
+/// a crash at any instant leaves either all three or none: a retry either replays the response
+/// or runs the request for the first time, never a second time. A later request with the same
+/// key and the same request hash gets the stored response; with a different hash, kConflict
+/// (IDEMPOTENCY_KEY_REUSED). A request that arrives while the first is still running waits for
+/// it (PostgreSQL: on the key's unique index; SQLite: on the one writer) and then replays it.
 /// Records older than `ttl` are forgotten (and purged by Purge()).
 class IdempotencyStore {
  public:
-  IdempotencyStore(store::Database& db, const Clock& clock,
-                   std::chrono::milliseconds ttl = std::chrono::hours(24),
-                   std::chrono::milliseconds stale_after = std::chrono::seconds(60))
-      : db_(db), clock_(clock), ttl_(ttl), stale_after_(stale_after) {}
+  struct Options {
+    std::chrono::milliseconds ttl = std::chrono::hours(24);
+    /// A response bigger than this keeps only its status, size and SHA-256.
+    std::size_t max_stored_body = 256 * 1024;
+  };
+  IdempotencyStore(store::Database& db, const Clock& clock, Options options)
+      : db_(db), clock_(clock), options_(options) {}
+  IdempotencyStore(store::Database& db, const Clock& clock) : IdempotencyStore(db, clock, {}) {}
 
   struct Stored {
     int status = 0;
     std::string body;
+    bool kept = true;  // false: too big to keep; body is empty, size and sha256 say what it was
+    std::int64_t size = 0;
+    std::string sha256;
   };
-  /// nullopt: the caller owns the key and must call Finish or Release. A value: replay it.
-  [[nodiscard]] Result<std::optional<Stored>> Claim(std::string_view org_id, std::string_view key,
-                                                    std::string_view request_hash);
-  /// Stores the response of a claimed key.
-  [[nodiscard]] Result<void> Finish(std::string_view org_id, std::string_view key, int status,
-                                    std::string_view body);
-  /// Gives a claimed key back (the request failed in a way worth retrying, e.g. 5xx).
-  [[nodiscard]] Result<void> Release(std::string_view org_id, std::string_view key);
+
+  /// The stored response of `key` when there is one (replay it); otherwise runs `run` inside
+  /// one transaction that also stores the key and what `run` returns, with every connection
+  /// this thread acquires meanwhile joining that transaction (store::Database::Ambient), and
+  /// returns nullopt. `run` returns the response to keep, or nullopt to keep nothing (a server
+  /// error): then its writes are rolled back with the key, for a retry. An error means nothing
+  /// of `run` was kept.
+  [[nodiscard]] Result<std::optional<Stored>> Run(
+      std::string_view org_id, std::string_view key, std::string_view request_hash,
+      const std::function<std::optional<Stored>()>& run);
+
   /// Deletes records older than the TTL; returns how many.
   [[nodiscard]] Result<std::int64_t> Purge();
 
@@ -46,8 +59,7 @@ class IdempotencyStore {
  private:
   store::Database& db_;
   const Clock& clock_;
-  std::chrono::milliseconds ttl_;
-  std::chrono::milliseconds stale_after_;
+  Options options_;
 };
 
 }  // namespace portline::api

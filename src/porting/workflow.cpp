@@ -689,9 +689,11 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
   // The steps run in shards of whole requests, side by side, each shard on its own thread and
   // connection: a request's steps stay in one shard in due order, and no two shards touch the
   // same request. One shard alone would leave a core idle while it waits on the database.
-  // SQLite runs one writer at a time, in this process: shards would only queue for it.
-  const int threads =
-      db_.backend() == store::Backend::kPostgres ? std::max(1, options_.workflow_threads) : 1;
+  // SQLite runs one writer at a time, in this process: shards would only queue for it. Under
+  // an ambient transaction (an idempotent API call) every step joins it, on this thread.
+  const int threads = db_.backend() == store::Backend::kPostgres && !db_.HasAmbient()
+                          ? std::max(1, options_.workflow_threads)
+                          : 1;
   const std::size_t shards =
       std::clamp<std::size_t>(jobs.size() / kStepsPerShard, 1, static_cast<std::size_t>(threads));
   std::vector<std::vector<const Job*>> parts(shards);

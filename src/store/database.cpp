@@ -112,6 +112,59 @@ std::string MatchAny(Backend backend, std::string_view column, Params& params,
   return std::string(column) + " = ANY(CAST($" + std::to_string(params.size()) + " AS TEXT[]))";
 }
 
+Result<void> Connection::Begin() {
+  if (depth_ > 0) {
+    PORTLINE_RETURN_IF_ERROR(ExecuteScript("SAVEPOINT portline_" + std::to_string(depth_)));
+    ++depth_;
+    return {};
+  }
+  PORTLINE_RETURN_IF_ERROR(BeginTop());
+  depth_ = 1;
+  return {};
+}
+
+Result<void> Connection::Commit() {
+  if (depth_ > 1) {
+    // On failure the savepoint stays open for the caller's Rollback.
+    PORTLINE_RETURN_IF_ERROR(
+        ExecuteScript("RELEASE SAVEPOINT portline_" + std::to_string(depth_ - 1)));
+    --depth_;
+    return {};
+  }
+  PORTLINE_RETURN_IF_ERROR(CommitTop());
+  depth_ = 0;
+  return {};
+}
+
+void Connection::Rollback() {
+  if (depth_ > 1) {
+    const std::string name = "portline_" + std::to_string(depth_ - 1);
+    (void)ExecuteScript("ROLLBACK TO SAVEPOINT " + name + "; RELEASE SAVEPOINT " + name);
+    --depth_;
+    return;
+  }
+  depth_ = 0;
+  RollbackTop();
+}
+
+namespace {
+thread_local Database* ambient_db = nullptr;
+thread_local Connection* ambient_conn = nullptr;
+}  // namespace
+
+Database::Ambient::Ambient(Database& db, Connection& conn)
+    : previous_db_(ambient_db), previous_conn_(ambient_conn) {
+  ambient_db = &db;
+  ambient_conn = &conn;
+}
+
+Database::Ambient::~Ambient() {
+  ambient_db = previous_db_;
+  ambient_conn = previous_conn_;
+}
+
+bool Database::HasAmbient() const { return ambient_db == this && ambient_conn != nullptr; }
+
 Database::Lease::~Lease() {
   if (conn_ && db_ != nullptr) {
     db_->Release(std::move(conn_));
@@ -123,6 +176,9 @@ Database::Database(Backend backend, std::vector<std::unique_ptr<Connection>> con
     : backend_(backend), description_(std::move(description)), idle_(std::move(connections)) {}
 
 Result<Database::Lease> Database::Acquire(std::chrono::milliseconds timeout) {
+  if (HasAmbient()) {
+    return Lease(ambient_conn);
+  }
   std::unique_lock lock(mutex_);
   if (!available_.wait_for(lock, timeout, [this] { return !idle_.empty(); })) {
     return Fail(Errc::kUnavailable, "database busy: no free connection",

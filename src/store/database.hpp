@@ -108,9 +108,21 @@ class Connection {
   [[nodiscard]] virtual Result<void> ExecuteScript(std::string_view sql) = 0;
   /// Starts a write transaction (SQLite: BEGIN IMMEDIATE, so it never fails on upgrade;
   /// PostgreSQL: BEGIN travels with the transaction's first statement, saving a round trip).
-  [[nodiscard]] virtual Result<void> Begin() = 0;
-  [[nodiscard]] virtual Result<void> Commit() = 0;
-  virtual void Rollback() = 0;
+  /// Inside a transaction, Begin opens a savepoint instead, and Commit and Rollback end that
+  /// savepoint: a nested unit of work rolls back alone and commits only with the outermost one
+  /// (see Database::Ambient).
+  [[nodiscard]] Result<void> Begin();
+  [[nodiscard]] Result<void> Commit();
+  void Rollback();
+  [[nodiscard]] bool InTransaction() const { return depth_ > 0; }
+
+ protected:
+  [[nodiscard]] virtual Result<void> BeginTop() = 0;
+  [[nodiscard]] virtual Result<void> CommitTop() = 0;
+  virtual void RollbackTop() = 0;
+
+ private:
+  int depth_ = 0;  // 0: no transaction; 1: a transaction; n > 1: n - 1 savepoints inside it
 };
 
 /// A fixed pool of connections to one database. Thread-safe.
@@ -118,19 +130,42 @@ class Database {
  public:
   class Lease {
    public:
-    Lease(Database* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+    Lease(Database* db, std::unique_ptr<Connection> conn)
+        : db_(db), conn_(std::move(conn)), ptr_(conn_.get()) {}
+    /// A lease of a connection someone else holds (the thread's ambient one): never released.
+    explicit Lease(Connection* borrowed) : db_(nullptr), ptr_(borrowed) {}
     Lease(Lease&&) noexcept = default;
     Lease& operator=(Lease&&) = delete;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     ~Lease();
-    Connection& operator*() { return *conn_; }
-    Connection* operator->() { return conn_.get(); }
+    Connection& operator*() { return *ptr_; }
+    Connection* operator->() { return ptr_; }
 
    private:
     Database* db_;
     std::unique_ptr<Connection> conn_;
+    Connection* ptr_;
   };
+
+  /// While alive, every Acquire of this database on this thread returns `conn` (which must be
+  /// in a transaction), so the services a caller runs write into that one transaction: their
+  /// own transactions become savepoints in it. The API uses it to commit an idempotent
+  /// request's writes and its stored response together. Work that hands rows to other threads
+  /// must not run under it (they would wait for this transaction's locks): see HasAmbient.
+  class Ambient {
+   public:
+    Ambient(Database& db, Connection& conn);
+    ~Ambient();
+    Ambient(const Ambient&) = delete;
+    Ambient& operator=(const Ambient&) = delete;
+
+   private:
+    Database* previous_db_;
+    Connection* previous_conn_;
+  };
+  /// Whether this thread runs under an Ambient connection of this database.
+  [[nodiscard]] bool HasAmbient() const;
 
   Database(Backend backend, std::vector<std::unique_ptr<Connection>> connections,
            std::string description);

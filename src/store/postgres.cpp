@@ -57,18 +57,18 @@ class PgConnection final : public Connection {
     return {};
   }
 
-  Result<void> Begin() override {
+  Result<void> BeginTop() override {
     begin_ = true;  // deferred: sent with the first statement, no round trip of its own
     return {};
   }
-  Result<void> Commit() override {
+  Result<void> CommitTop() override {
     if (begin_) {  // nothing ran
       begin_ = false;
       return {};
     }
     return ExecuteScript("COMMIT");
   }
-  void Rollback() override {
+  void RollbackTop() override {
     begin_ = false;
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
       (void)ExecuteScript("ROLLBACK");

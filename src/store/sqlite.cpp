@@ -67,7 +67,7 @@ class SqliteConnection final : public Connection {
 
   // The pool's writer lock is held from Begin to Commit or Rollback (same thread: a connection
   // is used by one thread at a time). Other processes still meet SQLite's own lock.
-  Result<void> Begin() override {
+  Result<void> BeginTop() override {
     if (!writer_->try_lock_for(std::chrono::seconds(5))) {
       return Fail(Errc::kUnavailable, "database busy",
                   "sqlite: no write transaction could start within 5 s");
@@ -79,14 +79,14 @@ class SqliteConnection final : public Connection {
     }
     return began;
   }
-  Result<void> Commit() override {
+  Result<void> CommitTop() override {
     auto done = ExecuteScript("COMMIT");
     if (done) {
       Release();
     }
     return done;  // on failure the caller rolls back, which releases
   }
-  void Rollback() override {
+  void RollbackTop() override {
     if (sqlite3_get_autocommit(db_) == 0) {
       (void)ExecuteScript("ROLLBACK");
     }

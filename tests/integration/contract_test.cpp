@@ -262,69 +262,150 @@ TEST_P(Contract, KeysAreStoredHashedAndRevocable) {
   EXPECT_EQ(wrong.error().code, Errc::kUnauthenticated);
 }
 
-TEST_P(Contract, IdempotencyClaimReplayConflictAndExpiry) {
-  api::IdempotencyStore idem(*db_, clock_, std::chrono::hours(24), std::chrono::seconds(60));
-  auto first = idem.Claim("org_a", "k1", "h1");
+namespace {
+using Stored = api::IdempotencyStore::Stored;
+api::IdempotencyStore::Options IdemOptions(std::size_t max_stored = 256 * 1024) {
+  return {std::chrono::hours(24), max_stored};
+}
+}  // namespace
+
+TEST_P(Contract, IdempotencyReplayConflictAndExpiry) {
+  api::IdempotencyStore idem(*db_, clock_, IdemOptions());
+  int runs = 0;
+  auto created = [&] {
+    ++runs;
+    return std::optional<Stored>({201, R"({"data":1})"});
+  };
+  auto first = idem.Run("org_a", "k1", "h1", created);
   ASSERT_TRUE(first);
-  EXPECT_FALSE(first->has_value());
-
-  auto in_use = idem.Claim("org_a", "k1", "h1");
-  ASSERT_FALSE(in_use);
-  EXPECT_EQ(in_use.error().api_code, "IDEMPOTENCY_KEY_IN_USE");
-
-  ASSERT_TRUE(idem.Finish("org_a", "k1", 201, R"({"data":1})"));
-  auto replay = idem.Claim("org_a", "k1", "h1");
+  EXPECT_FALSE(*first);
+  auto replay = idem.Run("org_a", "k1", "h1", created);
   ASSERT_TRUE(replay);
-  ASSERT_TRUE(replay->has_value());
+  ASSERT_TRUE(*replay);
   EXPECT_EQ((*replay)->status, 201);
   EXPECT_EQ((*replay)->body, R"({"data":1})");
+  EXPECT_EQ(runs, 1);
 
-  auto other_body = idem.Claim("org_a", "k1", "h2");
+  auto other_body = idem.Run("org_a", "k1", "h2", created);
   ASSERT_FALSE(other_body);
   EXPECT_EQ(other_body.error().api_code, "IDEMPOTENCY_KEY_REUSED");
 
-  auto other_org = idem.Claim("org_b", "k1", "h2");  // keys are per organization
+  auto other_org = idem.Run("org_b", "k1", "h2", created);  // keys are per organization
   ASSERT_TRUE(other_org);
-  EXPECT_FALSE(other_org->has_value());
+  EXPECT_FALSE(*other_org);
+  EXPECT_EQ(runs, 2);
 
   clock_.Advance(std::chrono::hours(25));
-  auto expired = idem.Claim("org_a", "k1", "h2");
+  auto expired = idem.Run("org_a", "k1", "h2", created);
   ASSERT_TRUE(expired);
-  EXPECT_FALSE(expired->has_value());
+  EXPECT_FALSE(*expired);
+  EXPECT_EQ(runs, 3);
   auto purged = idem.Purge();
   ASSERT_TRUE(purged);
-  EXPECT_EQ(*purged, 1);  // org_b's record; org_a's was re-claimed just now
+  EXPECT_EQ(*purged, 1);  // org_b's record; org_a's was claimed again just now
 }
 
-TEST_P(Contract, StaleClaimAfterCrashIsTakenOver) {
-  api::IdempotencyStore idem(*db_, clock_, std::chrono::hours(24), std::chrono::seconds(60));
-  ASSERT_TRUE(idem.Claim("o", "k", "h"));
-  clock_.Advance(std::chrono::seconds(61));
-  auto again = idem.Claim("o", "k", "h");
-  ASSERT_TRUE(again);
-  EXPECT_FALSE(again->has_value());
+// What the handler writes, the key and the stored response commit together: a server error
+// keeps none (the key runs again), a success keeps all, and a response too big to keep keeps
+// only its size and digest.
+TEST_P(Contract, IdempotentRunsCommitWritesAndResponseTogether) {
+  api::IdempotencyStore idem(*db_, clock_, IdemOptions(/*max_stored=*/64));
+  auto insert = [&](const std::string& id) {
+    // The handler takes its own lease and transaction, as services do: both join the run's.
+    auto lease = db_->Acquire(std::chrono::milliseconds(500));
+    EXPECT_TRUE(lease);
+    auto done = store::WithTransaction(**lease, [&](store::Connection& c) {
+      return c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ($1, $1, 0)", {id});
+    });
+    EXPECT_TRUE(done);
+  };
+  auto count = [&](const std::string& id) {
+    auto rows = (*db_->Acquire())->Query("SELECT COUNT(*) FROM organizations WHERE id = $1", {id});
+    return rows ? (*rows)[0].Int(0) : -1;
+  };
+  ASSERT_TRUE(idem.Run("o", "fails", "h", [&] {
+    insert("org_fail");
+    return std::optional<Stored>();  // a 5xx
+  }));
+  EXPECT_EQ(count("org_fail"), 0);
+  int runs = 0;
+  auto ok = [&] {
+    ++runs;
+    insert("org_ok");
+    return std::optional<Stored>({201, "{\"data\":{}}"});
+  };
+  ASSERT_TRUE(idem.Run("o", "fails", "h", ok));  // the failed key runs again
+  ASSERT_TRUE(idem.Run("o", "fails", "h", ok));  // and then replays
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(count("org_ok"), 1);
+
+  const std::string body(1000, 'x');
+  ASSERT_TRUE(idem.Run("o", "big", "h", [&] { return std::optional<Stored>({200, body}); }));
+  auto replay = idem.Run("o", "big", "h", [] { return std::optional<Stored>({500, ""}); });
+  ASSERT_TRUE(replay);
+  ASSERT_TRUE(*replay);
+  EXPECT_FALSE((*replay)->kept);
+  EXPECT_EQ((*replay)->size, 1000);
+  EXPECT_EQ((*replay)->sha256, Sha256Hex(body));
+  auto stored =
+      (*db_->Acquire())
+          ->Query("SELECT response_body FROM idempotency_keys WHERE idem_key = 'big'", {});
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE((*stored)[0].IsNull(0)) << "a body over the limit is not stored";
 }
 
-TEST_P(Contract, ConcurrentClaimsOfOneKeyHaveOneWinner) {
+// Three requests with one key at once: one runs, the others wait for it and replay its answer.
+TEST_P(Contract, ConcurrentRequestsWithOneKeyRunOnce) {
   api::IdempotencyStore idem(*db_, clock_);
-  std::atomic<int> winners{0};
-  std::atomic<int> conflicts{0};
+  std::atomic<int> runs{0};
+  std::atomic<int> replays{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 3; ++i) {
     threads.emplace_back([&] {
-      auto r = idem.Claim("o", "same", "h");
-      if (r && !r->has_value()) {
-        ++winners;
-      } else if (!r && r.error().code == Errc::kConflict) {
-        ++conflicts;
+      auto r = idem.Run("o", "same", "h", [&] {
+        ++runs;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow handler
+        return std::optional<Stored>({201, "{}"});
+      });
+      if (r && *r && (*r)->status == 201) {
+        ++replays;
       }
     });
   }
   for (auto& t : threads) {
     t.join();
   }
-  EXPECT_EQ(winners.load(), 1);
-  EXPECT_EQ(conflicts.load(), 2);
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(replays.load(), 2);
+}
+
+// Nested transactions are savepoints: an inner rollback undoes only the inner work.
+TEST_P(Contract, NestedTransactionsAreSavepoints) {
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  store::Connection& c = **lease;
+  ASSERT_TRUE(c.Begin());
+  ASSERT_TRUE(
+      c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ('o1', 'o1', 0)", {}));
+  auto inner = store::WithTransaction(c, [](store::Connection& t) -> Result<void> {
+    PORTLINE_RETURN_IF_ERROR(
+        t.Execute("INSERT INTO organizations (id, name, created_at) VALUES ('o2', 'o2', 0)", {}));
+    // A constraint violation inside the savepoint: the outer transaction goes on.
+    PORTLINE_RETURN_IF_ERROR(
+        t.Execute("INSERT INTO organizations (id, name, created_at) VALUES ('o1', 'dup', 0)", {}));
+    return {};
+  });
+  EXPECT_FALSE(inner);
+  EXPECT_TRUE(c.InTransaction());
+  ASSERT_TRUE(
+      c.Execute("INSERT INTO organizations (id, name, created_at) VALUES ('o3', 'o3', 0)", {}));
+  ASSERT_TRUE(c.Commit());
+  auto rows =
+      c.Query("SELECT id FROM organizations WHERE id IN ('o1', 'o2', 'o3') ORDER BY id", {});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2U);
+  EXPECT_EQ((*rows)[0].Text(0), "o1");
+  EXPECT_EQ((*rows)[1].Text(0), "o3");
 }
 
 TEST_P(Contract, ApiPipelineAuthTenancyIdempotencyPagination) {

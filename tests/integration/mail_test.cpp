@@ -200,7 +200,7 @@ TEST_P(SmtpTest, DeliversThroughStartTlsAndAuthWithRetries) {
   bad.password = "wrong";
   auto bad_sender = mail::MakeSmtpSender(bad);
   mail::MailService wrong(*db_, *bad_sender, clock_, "Portline <noreply@portline.test>");
-  const std::string second = NewOrgKey("second");
+  const std::string second = NewOrgKey("second", {"SIP"}, /*sandbox=*/true);  // its own numbers
   ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", second, kBody).status, 201);
   ASSERT_EQ(wrong.RunDue().value_or(-1), 1);
   auto failed = Json(Call(*api_, "GET", "/v1/emails", second).body).at("data").at("emails").at(0);

@@ -110,13 +110,32 @@ class Harness {
     }
   }
   int kills() const { return kills_.load(); }
+  // SIGKILLs the server now; the next Send starts it again.
+  void Kill() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (server_) {
+      server_->Signal(SIGKILL);
+      ++kills_;
+    }
+  }
+  // One attempt, no retry (nullopt when the connection was cut).
+  std::optional<testing::HttpResponse> SendOnce(const std::string& method,
+                                                const std::string& target, const std::string& body,
+                                                const std::map<std::string, std::string>& extra) {
+    std::map<std::string, std::string> headers{{"Authorization", "Bearer " + key_},
+                                               {"Content-Type", "application/json"}};
+    headers.insert(extra.begin(), extra.end());
+    return testing::HttpRequest(Port(), method, target, body, headers);
+  }
 
   // Sends a request until it gets an answer, restarting the server after each crash. `ok`
   // decides whether an answer is final (e.g. 5xx during a crash is not).
   testing::HttpResponse Send(const std::string& method, const std::string& target,
-                             const std::string& body = {}, const std::string& content_type = {}) {
+                             const std::string& body = {}, const std::string& content_type = {},
+                             const std::map<std::string, std::string>& extra = {}) {
     for (int attempt = 0; attempt < 200; ++attempt) {
       std::map<std::string, std::string> headers{{"Authorization", "Bearer " + key_}};
+      headers.insert(extra.begin(), extra.end());
       if (!body.empty()) {
         headers["Content-Type"] = content_type.empty() ? "application/json" : content_type;
       }
@@ -361,6 +380,62 @@ TEST(PortCrash, PostgresEndsAsWithoutCrashes) {
            {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"},
            {"PORTLINE_DATABASE_URL", "set per run"}},
           "postgres");
+}
+
+// POSTs cut off by a SIGKILL at a random instant of their handling, then retried with their
+// Idempotency-Key: each key creates exactly one request (the key, the request and the stored
+// response commit together, or none does), and the retry answers 201 with that request.
+void IdempotentRetries(std::map<std::string, std::string> env) {
+  testing::TempDir dir;
+  env["PORTLINE_DATA_DIR"] = dir.path();
+  env["PORTLINE_ACCESS_LOG"] = "false";
+  env["PORTLINE_RATE_LIMIT_PER_SECOND"] = "0";
+  Harness h(env, /*chaos=*/false);
+  constexpr int kRequests = 30;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> delay_us(0, 6000);
+  std::map<std::string, std::string> created;  // reference → id answered
+  int cut_off = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    Plan p;
+    p.reference = "idem-" + std::to_string(i);
+    p.numbers = {"+1212555" + std::to_string(6000 + i)};
+    const std::map<std::string, std::string> key{{"Idempotency-Key", "key-" + p.reference}};
+    std::optional<testing::HttpResponse> first;
+    std::thread post([&] { first = h.SendOnce("POST", "/v1/sip/port/initiate", Body(p), key); });
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    h.Kill();
+    post.join();
+    cut_off += first ? 0 : 1;
+    // Send retries (restarting the server) until it has an answer, with the same key.
+    auto r = h.Send("POST", "/v1/sip/port/initiate", Body(p), {}, key);
+    ASSERT_EQ(r.status, 201) << p.reference << ": " << r.body;
+    created[p.reference] =
+        std::string(json::parse(r.body).at("data").at("port_request_id").as_string());
+    if (first && first->status == 201) {
+      EXPECT_NE(first->body.find(created[p.reference]), std::string::npos)
+          << "the answer before the kill and the replay name one request";
+    }
+  }
+  EXPECT_GE(cut_off, 3) << "the kills should cut POSTs off";
+  int duplicates = 0;
+  for (const auto& [ref, id] : created) {
+    auto list = json::parse(h.Send("GET", "/v1/sip/port?customer_reference=" + ref).body);
+    const auto& found = list.at("data").at("port_requests").as_array();
+    EXPECT_EQ(found.size(), 1U) << ref;
+    duplicates += found.size() > 1 ? static_cast<int>(found.size()) - 1 : 0;
+    if (!found.empty()) {
+      EXPECT_EQ(found.at(0).at("id").as_string(), id) << ref;
+    }
+  }
+  EXPECT_EQ(duplicates, 0) << "over " << h.kills() << " kills, " << cut_off << " cut off";
+}
+
+TEST(PortCrash, IdempotentRetriesNeverDuplicateOnSqlite) { IdempotentRetries({}); }
+
+TEST(PortCrash, IdempotentRetriesNeverDuplicateOnPostgres) {
+  PORTLINE_REQUIRE_PG_OR_SKIP();
+  IdempotentRetries({{"PORTLINE_DATABASE_URL", testing::FreshPgDatabase()}});
 }
 
 }  // namespace

@@ -96,6 +96,44 @@ TEST_P(ServerTest, DocumentUploadsHaveTheirOwnBodyLimit) {
   EXPECT_NE(huge->body.find("10551296"), std::string::npos) << huge->body;
 }
 
+// A body still to come is read only once its key is known good, and only up to its route's
+// limit, even when it came in the same read as the header.
+TEST_P(ServerTest, BodiesWaitForTheKeyAndTheirRoutesLimit) {
+  for (const std::string& auth :
+       {std::string(), std::string("Authorization: Bearer pl_live_not-a-key\r\n")}) {
+    testing::HttpConnection conn(port(), std::chrono::seconds(2));
+    ASSERT_TRUE(conn.SendRaw("POST /v1/sip/port/document HTTP/1.1\r\nHost: x\r\n" + auth +
+                             "Content-Type: multipart/form-data; boundary=b\r\n"
+                             "Content-Length: 9437184\r\n\r\n--b\r\n"));
+    // Answered at once, long before the body timeout (3 s here) and without the 9 MiB.
+    auto r = conn.Read();
+    ASSERT_TRUE(r) << "no answer before the body was sent";
+    EXPECT_EQ(r->status, 401) << r->body;
+    EXPECT_TRUE(conn.WaitClosed(std::chrono::seconds(2)));
+  }
+  // A chunk bigger than the route's limit (4096 here) in the first read is still too big.
+  testing::HttpConnection conn(port());
+  const std::string chunk(6000, ' ');
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  ASSERT_TRUE(
+      conn.SendRaw("POST /v1/sip/port/initiate HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                   "Bearer " +
+                   key_ +
+                   "\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+                   "chunked\r\n\r\n" +
+                   size + "\r\n" + chunk + "\r\n0\r\n\r\n"));
+  auto r = conn.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413) << r->body;
+  // With a good key the body is read as before.
+  auto ok =
+      HttpRequest(port(), "POST", "/v1/sip/port/check", R"({"phone_numbers": ["+14155550100"]})",
+                  {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
 TEST_P(ServerTest, SigningPageOverHttp) {
   const std::string body = R"({"phone_numbers": ["+14155550100"], "losing_carrier_information":
     {"customer_type": "business", "business_name": "Acme Corp", "first_name": "Jane",

@@ -332,7 +332,10 @@ TEST_P(WebhooksTest, RotationFiltersDisableAndTheGuard) {
       200);
   webhooks::WebhookService strict(*db_, box_, clock_, net::OutboundGuard{});
   const std::size_t before = rx.Got().size();
-  ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", NewOrgKey("org2"), kPort).status, 201);
+  ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate",
+                 NewOrgKey("org2", {"SIP"}, /*sandbox=*/true), kPort)
+                .status,
+            201);  // a sandbox: the same numbers are its own
   auto key3 = key_;
   const auto [guarded, guarded_secret] = Endpoint(rx.Url(), R"(["port.note_created"])");
   (void)guarded_secret;

@@ -145,12 +145,13 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(s->opts.max_header_bytes));
-    // Uploads may be larger than other bodies; the limit is narrowed once the target is known.
-    const std::size_t body_limit = std::max(s->opts.max_body_bytes, s->opts.max_upload_bytes);
-    parser.body_limit(body_limit);
-    // Fast path: a request usually arrives whole in the first read; parse what is buffered
+    // The largest limit until the route is known (the parser checks Content-Length against it
+    // as the header ends); narrowed below before any body byte is parsed.
+    parser.body_limit(std::max(s->opts.max_body_bytes, s->opts.max_upload_bytes));
+    // The header first, alone: no body byte is taken before the route's limit is known and the
+    // key checked. A request usually arrives whole in the first read; parse what is buffered
     // before falling back to asynchronous reads (saves a scheduler round trip and a timer).
-    parser.eager(true);
+    parser.eager(false);
     beast::error_code hec;
     std::size_t hn = parser.put(buffer.data(), hec);
     buffer.consume(hn);
@@ -169,15 +170,44 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
         route_limit = s->opts.max_upload_bytes;
       }
     }
+    Request req;
+    std::optional<Response> early;  // refused before its body was read
     if (!hec && parser.is_header_done()) {
+      const auto& head = parser.get();
+      req.method = std::string(head.method_string());
+      req.target = std::string(head.target());
+      req.remote_addr = remote;
+      req.headers.reserve(8);
+      for (const auto& field : head) {
+        req.headers.push_back(Header{std::string(field.name_string()), std::string(field.value())});
+      }
+      const auto presented_id = req.HeaderValue("x-request-id");
+      req.request_id = presented_id && IsValidRequestId(*presented_id) ? std::string(*presented_id)
+                                                                       : NewRequestId();
       const auto length = parser.content_length();
       if (length && *length > route_limit) {
         hec = bhttp::error::body_limit;
-      } else if (!parser.is_done()) {
+      } else {
         parser.body_limit(route_limit);
       }
+      // A body still to be read waits until its key is known good (a worker looks it up).
+      const bool unread = !parser.is_done() && (!length || buffer.size() < *length);
+      if (!hec && unread && ParseTarget(req.target, req)) {
+        auto check = [api = &s->api, r = &req]() -> asio::awaitable<std::optional<Response>> {
+          co_return api->CheckBeforeBody(*r);
+        };
+        early = co_await asio::co_spawn(s->workers, std::move(check), asio::use_awaitable);
+      }
     }
-    if (!hec && !parser.is_done()) {
+    if (!hec && !early && !parser.is_done()) {
+      parser.eager(true);
+      hn = parser.put(buffer.data(), hec);
+      buffer.consume(hn);
+      if (hec == bhttp::error::need_more) {
+        hec = {};
+      }
+    }
+    if (!hec && !early && !parser.is_done()) {
       if (auto expect = parser.get()[bhttp::field::expect]; IEquals(expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         stream.expires_after(s->opts.write_timeout);
@@ -208,21 +238,14 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     }
 
     auto msg = parser.release();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    req.remote_addr = remote;
-    req.headers.reserve(8);
-    for (const auto& field : msg) {
-      req.headers.push_back(Header{std::string(field.name_string()), std::string(field.value())});
-    }
     req.body = std::move(msg.body());
-    const auto presented_id = req.HeaderValue("x-request-id");
-    req.request_id = presented_id && IsValidRequestId(*presented_id) ? std::string(*presented_id)
-                                                                     : NewRequestId();
 
     Response resp;
-    if (auto target = ParseTarget(req.target, req); !target) {
+    if (early) {
+      resp = std::move(*early);  // its body was never read: the connection closes after it
+      resp.close_connection = true;
+      s->api.metrics().Increment("http_rejected", "before_body");
+    } else if (auto target = ParseTarget(req.target, req); !target) {
       resp = ErrorResponse(target.error(), req.request_id);
     } else if (s->api.CanRunInline(req)) {
       resp = s->api.Handle(req);
