@@ -79,13 +79,14 @@ Response Api::Handle(Request& req) {
   try {
     return Dispatch(req);
   } catch (const std::exception& e) {
-    log::Error("unhandled exception in handler",
-               {{"request_id", req.request_id}, {"path", req.path}, {"error", e.what()}});
+    log::Error(
+        "unhandled exception in handler",
+        {{"request_id", req.request_id}, {"path", LoggablePath(req.path)}, {"error", e.what()}});
   } catch (...) {
     log::Error("unhandled exception in handler",
-               {{"request_id", req.request_id}, {"path", req.path}});
+               {{"request_id", req.request_id}, {"path", LoggablePath(req.path)}});
   }
-  metrics_.Increment("handler_exception", req.path);
+  metrics_.Increment("handler_exception", "-");  // a label of patterns only, never a path
   return ErrorResponse(Error{Errc::kInternal, "internal error", {}, {}, {}}, req.request_id);
 }
 

@@ -81,6 +81,12 @@ TEST(JsonTest, StatusTableCoversEveryCategory) {
   EXPECT_EQ(HttpStatus(Errc::kDeadlineExceeded), 504);
 }
 
+TEST(TargetTest, LoggablePathsHideSigningTokens) {
+  EXPECT_EQ(LoggablePath("/sign/abc123"), "/sign/[token]");
+  EXPECT_EQ(LoggablePath("/sign/abc123/loa"), "/sign/[token]/loa");
+  EXPECT_EQ(LoggablePath("/v1/sip/port/port_1"), "/v1/sip/port/port_1");
+}
+
 TEST(TargetTest, DecodesPathAndQuery) {
   Request r;
   ASSERT_TRUE(ParseTarget("/v1/sip/port/check?phone_numbers[]=%2B14155550100&limit=5", r));

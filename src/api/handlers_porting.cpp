@@ -192,83 +192,123 @@ Response PdfResponse(std::string pdf, std::string disposition) {
   return r;
 }
 
+// The page's look, shared by the form and the status pages; phone first.
+constexpr std::string_view kPageHead =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<title>Letter of Authorization</title><style>"
+    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;"
+    "line-height:1.5;color:#1a1a1a}h1{font-size:1.5rem}table{border-collapse:collapse;"
+    "width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}"
+    "input[type=text]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}"
+    "button{padding:.7rem 1.2rem;font-size:1rem}.error{color:#b00020}.done{color:#006400}"
+    ".box{border:1px solid #ccc;border-radius:.5rem;padding:1rem;background:#fafafa}"
+    "</style></head><body>";
+
+// The page never runs anything but its own pad script, loads nothing, and is never framed.
+void PageHeaders(Response& r) {
+  r.content_type = "text/html; charset=utf-8";
+  r.headers.push_back({"Cache-Control", "no-store"});
+  r.headers.push_back({"Referrer-Policy", "no-referrer"});
+  r.headers.push_back({"X-Frame-Options", "DENY"});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  r.headers.push_back({"Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'; script-src 'self' "
+                       "'unsafe-inline'; img-src data:; form-action 'self'; "
+                       "frame-ancestors 'none'; base-uri 'none'"});
+}
+
+// What a signer sees once the link has done its job (or can no longer): who was to sign, what
+// happened, and how to get a new link; nothing else is served.
+Response StatusPage(const std::string& title, const std::string& text, int status) {
+  Response r;
+  r.status = status;
+  PageHeaders(r);
+  r.body = std::string(kPageHead) + "<h1>" + Html(title) + "</h1><div class=\"box\"><p>" + text +
+           "</p></div></body></html>";
+  return r;
+}
+
 Response SignaturePageResponse(const porting::SignatureView& v, std::string_view token,
                                const std::string& error, int status) {
+  const std::string who =
+      "<strong>" + Html(v.representative_name) + "</strong> (" + Html(v.representative_email) + ")";
+  if (v.signed_at) {
+    return StatusPage("Letter of Authorization signed",
+                      "Signed by " + Html(v.signer_name) + " on " +
+                          Html(FormatRfc3339(FromUnixMillis(*v.signed_at))) + ", for " +
+                          Html(v.customer) +
+                          ". Thank you: nothing more is needed from you. The company that "
+                          "asked you to sign has the signed copy.",
+                      status);
+  }
+  if (v.status == "expired") {
+    return StatusPage("This signing link has expired",
+                      "The Letter of Authorization for " + Html(v.customer) +
+                          " was to be signed by " + who +
+                          ". Ask the company that sent you this link to send a new one.",
+                      410);
+  }
+  if (v.status != "waiting_for_signature") {
+    return StatusPage("No signature is needed",
+                      "This Letter of Authorization for " + Html(v.customer) +
+                          " no longer needs a signature (the request was changed or withdrawn). "
+                          "If you expected to sign, ask the company that sent you this link.",
+                      410);
+  }
   std::string rows;
   for (const auto& [number, carrier] : v.numbers) {
     rows += "<tr><td>" + Html(number) + "</td><td>" + Html(carrier) + "</td></tr>";
   }
-  std::string body =
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>Letter of Authorization</title><style>"
-      "body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;"
-      "line-height:1.5}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
-      "#ddd;padding:.3rem;text-align:left}input[type=text]{width:100%;padding:.5rem;font-size:1rem}"
-      "button{padding:.7rem 1.2rem;font-size:1rem}.error{color:#b00020}.done{color:#006400}"
-      "</style></head><body><h1>Letter of Authorization</h1>";
-  body += "<p>Port request <code>" + Html(v.request_id) + "</code>: status <strong>" +
-          Html(v.status) + "</strong>.</p>";
+  std::string body(kPageHead);
+  body += "<h1>Letter of Authorization</h1>";
+  body += "<p>To be signed by " + who + ".</p>";
   body +=
       "<p>I authorize Portline and its carrier partners to act as my agent to move the "
       "telephone numbers below from their current carrier, for <strong>" +
       Html(v.customer) + "</strong>, service address " + Html(v.address) +
       ", with a requested port date of " + Html(v.target_date) + ".</p>";
   body += "<table><tr><th>Number</th><th>Current carrier</th></tr>" + rows + "</table>";
-  body += "<p><a href=\"/sign/" + Html(token) + "/loa\">Read the Letter of Authorization (PDF)" +
-          std::string(v.signed_at ? ", signed, with its certificate of completion" : "") +
-          "</a></p>";
+  body +=
+      "<p><a href=\"/sign/" + Html(token) + "/loa\">Read the Letter of Authorization (PDF)</a></p>";
   if (!error.empty()) {
     body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
   }
-  if (v.signed_at) {
-    body += "<p class=\"done\">Signed by " + Html(v.signer_name) + " on " +
-            Html(FormatRfc3339(FromUnixMillis(*v.signed_at))) + ". Thank you.</p>";
-  } else if (v.status == "waiting_for_signature") {
-    body +=
-        "<form method=\"post\" action=\"/sign/" + Html(token) +
-        "\"><p><label>Full name (as authorized representative)<br>"
-        "<input type=\"text\" name=\"name\" required maxlength=\"200\" "
-        "autocomplete=\"name\"></label></p><p><label>Title (optional)<br>"
-        "<input type=\"text\" name=\"title\" maxlength=\"100\"></label></p>"
-        "<p>Draw your signature (optional)<br><canvas id=\"pad\" width=\"320\" height=\"110\" "
-        "style=\"border:1px solid #999;touch-action:none;max-width:100%\"></canvas><br>"
-        "<button type=\"button\" id=\"clear\">Clear</button>"
-        "<input type=\"hidden\" name=\"drawn\" id=\"drawn\"></p>"
-        "<p><label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> I am "
-        "authorized to port these numbers and I agree to this Letter of Authorization."
-        "</label></p><p><button type=\"submit\">Sign</button></p></form>"
-        "<script>(function(){var c=document.getElementById('pad'),x=c.getContext('2d'),d=false,"
-        "n=false;x.lineWidth=2;x.lineCap='round';function p(e){var r=c.getBoundingClientRect(),"
-        "t=e.touches?e.touches[0]:e;return[(t.clientX-r.left)*c.width/r.width,(t.clientY-r.top)"
-        "*c.height/r.height];}function s(e){d=true;n=true;var q=p(e);x.beginPath();"
-        "x.moveTo(q[0],q[1]);e.preventDefault();}function m(e){if(!d)return;var q=p(e);"
-        "x.lineTo(q[0],q[1]);x.stroke();e.preventDefault();}function u(){d=false;}"
-        "['mousedown','touchstart'].forEach(function(k){c.addEventListener(k,s);});"
-        "['mousemove','touchmove'].forEach(function(k){c.addEventListener(k,m);});"
-        "['mouseup','mouseleave','touchend'].forEach(function(k){c.addEventListener(k,u);});"
-        "document.getElementById('clear').onclick=function(){x.clearRect(0,0,c.width,c.height);"
-        "n=false;};c.closest('form').addEventListener('submit',function(){"
-        "document.getElementById('drawn').value=n?c.toDataURL('image/png'):'';});})();</script>";
-  }
+  body += "<form method=\"post\" action=\"/sign/" + Html(token) +
+          "\"><p><label>Your full name, as the authorized representative<br>"
+          "<input type=\"text\" name=\"name\" required maxlength=\"200\" "
+          "autocomplete=\"name\"></label></p><p><label>Title (optional)<br>"
+          "<input type=\"text\" name=\"title\" maxlength=\"100\"></label></p>"
+          "<p>Draw your signature (optional)<br><canvas id=\"pad\" width=\"320\" height=\"110\" "
+          "style=\"border:1px solid #999;touch-action:none;max-width:100%\"></canvas><br>"
+          "<button type=\"button\" id=\"clear\">Clear</button>"
+          "<input type=\"hidden\" name=\"drawn\" id=\"drawn\"></p>"
+          "<p><label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> I am "
+          "authorized to port these numbers and I agree to this Letter of Authorization."
+          "</label></p><p><button type=\"submit\">Sign</button></p></form>"
+          "<script>(function(){var c=document.getElementById('pad'),x=c.getContext('2d'),d=false,"
+          "n=false;x.lineWidth=2;x.lineCap='round';function p(e){var r=c.getBoundingClientRect(),"
+          "t=e.touches?e.touches[0]:e;return[(t.clientX-r.left)*c.width/r.width,(t.clientY-r.top)"
+          "*c.height/r.height];}function s(e){d=true;n=true;var q=p(e);x.beginPath();"
+          "x.moveTo(q[0],q[1]);e.preventDefault();}function m(e){if(!d)return;var q=p(e);"
+          "x.lineTo(q[0],q[1]);x.stroke();e.preventDefault();}function u(){d=false;}"
+          "['mousedown','touchstart'].forEach(function(k){c.addEventListener(k,s);});"
+          "['mousemove','touchmove'].forEach(function(k){c.addEventListener(k,m);});"
+          "['mouseup','mouseleave','touchend'].forEach(function(k){c.addEventListener(k,u);});"
+          "document.getElementById('clear').onclick=function(){x.clearRect(0,0,c.width,c.height);"
+          "n=false;};c.closest('form').addEventListener('submit',function(){"
+          "document.getElementById('drawn').value=n?c.toDataURL('image/png'):'';});})();</script>";
   body += "</body></html>";
   Response r;
   r.status = status;
-  r.content_type = "text/html; charset=utf-8";
+  PageHeaders(r);
   r.body = std::move(body);
-  r.headers.push_back({"Cache-Control", "no-store"});
-  r.headers.push_back({"Referrer-Policy", "no-referrer"});
-  r.headers.push_back({"X-Frame-Options", "DENY"});
   return r;
 }
 
 Response LinkNotValid(const Error& e) {
-  Response r;
-  r.status = 404;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = "<!doctype html><meta charset=\"utf-8\"><title>Link not valid</title><p>" +
-           Html(e.message) + "</p>";
-  return r;
+  return StatusPage("This signing link is not valid",
+                    Html(e.message) + ". Ask the company that sent it to you for a new link.", 404);
 }
 
 }  // namespace
@@ -432,6 +472,14 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
 
   // The signature page: no API key; the unguessable token is the credential.
   router.Add("GET", "/sign/{token}/loa", [&porting](Request& req) -> Result<Response> {
+    // Only the LOA to be signed: once signed or expired the link shows its status page.
+    auto page = porting.SignaturePage(req.PathParam("token"));
+    if (!page) {
+      return LinkNotValid(page.error());
+    }
+    if (page->signed_at || page->status != "waiting_for_signature") {
+      return SignaturePageResponse(*page, req.PathParam("token"), {}, 410);
+    }
     auto pdf = porting.LoaByToken(req.PathParam("token"));
     if (!pdf) {
       return LinkNotValid(pdf.error());

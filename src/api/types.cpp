@@ -53,6 +53,16 @@ const std::string& Request::PathParam(std::string_view name) const {
   return kEmpty;
 }
 
+std::string LoggablePath(std::string_view path) {
+  constexpr std::string_view kSign = "/sign/";
+  if (!path.starts_with(kSign)) {
+    return std::string(path);
+  }
+  const auto end = path.find('/', kSign.size());
+  return std::string(kSign) + "[token]" +
+         std::string(end == std::string_view::npos ? "" : path.substr(end));
+}
+
 Result<void> ParseTarget(std::string_view target, Request& req) {
   // Clients send "phone_numbers[]=…" with raw brackets (and a few other characters RFC 3986
   // reserves); accept them in the query by percent-encoding before the strict parse.

@@ -56,6 +56,10 @@ struct Response {
 
 [[nodiscard]] bool IEquals(std::string_view a, std::string_view b);
 
+/// A path as logs may show it: the credential in a signing link (/sign/<token>…) is replaced
+/// by "[token]".
+[[nodiscard]] std::string LoggablePath(std::string_view path);
+
 /// Splits a request-target into decoded path and query parameters. kInvalidArgument when the
 /// target is not a valid origin-form or contains invalid percent-encoding/UTF-8.
 [[nodiscard]] Result<void> ParseTarget(std::string_view target, Request& req);

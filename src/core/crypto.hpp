@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,10 @@ void InitCrypto();
 
 /// `n` random bytes, lowercase hex (2n characters). Cryptographically secure.
 [[nodiscard]] std::string RandomHex(std::size_t n);
+
+/// Standard base64 (RFC 4648 §4, padded) of bytes, and back (nullopt when not base64).
+[[nodiscard]] std::string Base64Encode(std::string_view bytes);
+[[nodiscard]] std::optional<std::string> Base64Decode(std::string_view text);
 
 /// Constant-time comparison of two strings of equal length (false if lengths differ).
 [[nodiscard]] bool ConstantTimeEqual(std::string_view a, std::string_view b);

@@ -589,6 +589,7 @@ std::pair<std::string, std::optional<std::int64_t>> PortingService::IssueSignatu
   }
   std::string token = RandomHex(24);
   sub.details["signature_token"] = box_.Seal(token);
+  sub.details["signature_issued_at"] = now;
   return {std::move(token),
           now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000};
 }
@@ -749,7 +750,8 @@ Result<Json> PortingService::View(store::Connection& c, std::string_view org, st
   PORTLINE_ASSIGN_OR_RETURN(
       auto orders, c.Query("SELECT o.id, o.spid, o.carrier_name, o.status, o.version, o.foc_date, "
                            "o.foc_at, o.submitted_at, o.completed_at, "
-                           "(SELECT COUNT(*) FROM port_numbers n WHERE n.order_id = o.id) "
+                           "(SELECT COUNT(*) FROM port_numbers n WHERE n.order_id = o.id AND "
+                           "n.status <> 'canceled') "
                            "FROM port_orders o WHERE o.request_id = $1 ORDER BY o.spid",
                            {id}));
   json::array orders_out;
@@ -1487,8 +1489,8 @@ Result<SignatureView> PortingService::SignaturePage(std::string_view token) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT id, org_id, status, details, target_date, signed_at, "
-                              "signature, signature_expires_at FROM port_requests WHERE "
-                              "signature_token_hash = $1",
+                              "signature, signature_expires_at, signed_loa FROM port_requests "
+                              "WHERE signature_token_hash = $1",
                               {Sha256Hex(token)}));
   if (rows.empty()) {
     return FailCode(Errc::kNotFound, "SIGNATURE_LINK_INVALID",
@@ -1514,10 +1516,20 @@ Result<SignatureView> PortingService::LoadSignatureView(store::Connection& c, co
   v.representative_name = StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
   v.customer = v.customer_type == "business" ? StrOf(lci, "business_name") : v.representative_name;
   v.representative_email = StrOf(lci, "authorized_representative_email");
-  v.account_number_on_file = !StrOf(details, "account_number").empty();
+  if (const std::string sealed = StrOf(details, "account_number"); !sealed.empty()) {
+    // Masked to its last four characters: enough for the signer to recognize it.
+    const auto account = box_.Open(sealed);
+    const std::string plain = account ? *account : std::string();
+    v.account_number_masked =
+        plain.size() > 4 ? "ending in " + plain.substr(plain.size() - 4) : "on file";
+  }
   if (details["new_billing_number"].is_string()) {
     v.billing_number = std::string(details["new_billing_number"].as_string());
   }
+  v.link_issued_at = details["signature_issued_at"].is_int64()
+                         ? std::optional<std::int64_t>(details["signature_issued_at"].as_int64())
+                         : std::nullopt;
+  v.signed_loa = r.OptText(8).value_or("");
   if (lci["address"].is_object()) {
     const auto& a = lci["address"].as_object();
     v.address = StrOf(a, "street") +
@@ -1532,11 +1544,15 @@ Result<SignatureView> PortingService::LoadSignatureView(store::Connection& c, co
   }
   PORTLINE_ASSIGN_OR_RETURN(auto nums,
                             c.Query("SELECT phone_number, carrier FROM port_numbers WHERE "
-                                    "request_id = $1 AND status <> 'excluded' ORDER BY position",
+                                    "request_id = $1 AND status NOT IN ('excluded', 'canceled') "
+                                    "ORDER BY position",
                                     {v.request_id}));
   for (const auto& n : nums) {
     v.numbers.emplace_back(
         n.Text(0), n.OptText(1) ? StrOf(ParseObject(*n.OptText(1)), "name") : std::string());
+  }
+  if (v.billing_number.empty() && !v.numbers.empty()) {
+    v.billing_number = v.numbers.front().first;  // the account's main number
   }
   return v;
 }
@@ -1552,7 +1568,7 @@ documents::LoaData LoaDataOf(const SignatureView& v) {
   d.representative_email = v.representative_email;
   d.service_address = v.address;
   d.billing_number = v.billing_number;
-  d.account_number_hint = v.account_number_on_file ? "on file with the request" : "";
+  d.account_number_hint = v.account_number_masked;
   d.target_date = v.target_date;
   d.numbers = v.numbers;
   return d;
@@ -1561,6 +1577,13 @@ documents::LoaData LoaDataOf(const SignatureView& v) {
 }  // namespace
 
 Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
+  if (!v.signed_loa.empty()) {
+    auto bytes = Base64Decode(v.signed_loa);
+    if (!bytes) {
+      return Fail(Errc::kInternal, "the stored signed LOA is damaged", v.request_id);
+    }
+    return std::move(*bytes);  // as signed: never rendered again from later data
+  }
   const documents::LoaData data = LoaDataOf(v);
   if (v.signature_json.empty()) {
     return documents::RenderLoa(data);
@@ -1588,8 +1611,8 @@ Result<std::string> PortingService::Loa(std::string_view org, std::string_view i
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT id, org_id, status, details, target_date, signed_at, "
-                              "signature, signature_expires_at FROM port_requests WHERE id = $1 "
-                              "AND org_id = $2",
+                              "signature, signature_expires_at, signed_loa FROM port_requests "
+                              "WHERE id = $1 AND org_id = $2",
                               {std::string(id), std::string(org)}));
   if (rows.empty()) {
     return RequestNotFound(id);
@@ -1626,6 +1649,7 @@ Result<Json> PortingService::ResendSignature(const Actor& actor, std::string_vie
     Object details = ParseObject(rows[0].Text(1));
     const std::string token = RandomHex(24);
     details["signature_token"] = box_.Seal(token);
+    details["signature_issued_at"] = now;
     const std::int64_t expires =
         now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
     PORTLINE_RETURN_IF_ERROR(
@@ -1642,6 +1666,30 @@ Result<Json> PortingService::ResendSignature(const Actor& actor, std::string_vie
   PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, resend));
   return View(*lease, actor.org_id, request);
 }
+
+namespace {
+
+// Names compared as a person would: case and runs of spaces do not matter.
+std::string NameKey(std::string_view name) {
+  std::string out;
+  for (char ch : name) {
+    if (ch == ' ' || ch == '\t') {
+      if (!out.empty() && out.back() != ' ') {
+        out.push_back(' ');
+      }
+    } else {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+  }
+  while (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
+  return out;
+}
+
+bool SameName(std::string_view a, std::string_view b) { return NameKey(a) == NameKey(b); }
+
+}  // namespace
 
 Result<SignatureView> PortingService::Sign(std::string_view token, const SignatureInput& input) {
   FieldErrors errors;
@@ -1664,6 +1712,13 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
     return tl::unexpected(errors.ToError());
   }
   PORTLINE_ASSIGN_OR_RETURN(auto page, SignaturePage(token));
+  if (page.status == kWaitingForSignature && !SameName(input.name, page.representative_name)) {
+    return FailCode(Errc::kInvalidArgument, "SIGNER_NOT_REPRESENTATIVE",
+                    "type the name of the authorized representative on file, " +
+                        page.representative_name +
+                        "; if someone else must sign, ask for the request to be corrected",
+                    "name");
+  }
   // The LOA the signer was shown renders to the same bytes from the same request: its hash goes
   // into the audit trail.
   PORTLINE_ASSIGN_OR_RETURN(const std::string loa, documents::RenderLoa(LoaDataOf(page)));
@@ -1691,20 +1746,27 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
       return FailCode(Errc::kConflict, "NOT_AWAITING_SIGNATURE",
                       "this port request no longer waits for a signature");
     }
-    const Object signature{{"name", input.name},
-                           {"title", input.title},
-                           {"email", page.representative_email},
-                           {"ip", input.ip},
-                           {"user_agent", input.user_agent.substr(0, 500)},
-                           {"consent", true},
-                           {"consent_text", documents::ConsentText(LoaDataOf(page))},
-                           {"loa_sha256", loa_sha256},
-                           {"drawn_signature", drawn_data_url},
-                           {"signed_at", FormatRfc3339(FromUnixMillis(now))}};
+    const Object signature{
+        {"name", input.name},
+        {"title", input.title},
+        {"email", page.representative_email},
+        {"ip", input.ip},
+        {"user_agent", input.user_agent.substr(0, 500)},
+        {"consent", true},
+        {"consent_text", documents::ConsentText(LoaDataOf(page))},
+        {"loa_sha256", loa_sha256},
+        {"drawn_signature", drawn_data_url},
+        {"signed_at", FormatRfc3339(FromUnixMillis(now))},
+        {"link_issued_at", page.link_issued_at ? FormatRfc3339(FromUnixMillis(*page.link_issued_at))
+                                               : std::string()}};
+    // Rendered once, now, and kept: what is served later is what was signed.
+    SignatureView signed_view = page;
+    signed_view.signature_json = Dump(signature);
+    PORTLINE_ASSIGN_OR_RETURN(const std::string signed_loa, RenderLoaFor(signed_view));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("UPDATE port_requests SET status = 'submitted', signed_at = $1, signature = $2, "
-                  "updated_at = $1 WHERE id = $3",
-                  {now, Dump(signature), id}));
+                  "signed_loa = $3, updated_at = $1 WHERE id = $4",
+                  {now, signed_view.signature_json, Base64Encode(signed_loa), id}));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'expire'", {id}));
     PORTLINE_RETURN_IF_ERROR(

@@ -68,14 +68,16 @@ struct SignatureView {
   std::string customer_type;
   std::string representative_name;
   std::string billing_number;
-  bool account_number_on_file = false;
-  std::string signature_json;  // the stored audit trail once signed
+  std::string account_number_masked;  // "ending in 2345", "on file", or "" when none
+  std::string signature_json;         // the stored audit trail once signed
   std::string representative_email;
   std::string address;
   std::string target_date;
   std::vector<std::pair<std::string, std::string>> numbers;  // number, losing carrier
   std::optional<std::int64_t> signed_at;
   std::string signer_name;
+  std::optional<std::int64_t> link_issued_at;
+  std::string signed_loa;  // base64 of the signed LOA's bytes, kept at signing
 };
 
 struct SignatureInput {

@@ -100,6 +100,56 @@ TEST_P(LoaTest, GeneratedSignedAndCertified) {
   EXPECT_EQ(late.status, 409) << late.body;
 }
 
+// What is signed is what was shown: a number canceled before signing leaves the page, the LOA
+// and its order's count; only the representative on file may sign; the signed LOA is kept as
+// signed, whatever changes later; it carries the billing number, the masked account number and
+// when the link was issued.
+TEST_P(LoaTest, WhatIsSignedIsWhatWasShown) {
+  const auto [id, token] = Create();
+  ASSERT_EQ(Call(*api_, "DELETE", "/v1/sip/port/" + id + "/numbers/%2B14155550101", key_).status,
+            200);
+  auto page = Call(*api_, "GET", "/sign/" + token, "");
+  EXPECT_NE(page.body.find("+14155550100"), std::string::npos);
+  EXPECT_EQ(page.body.find("+14155550101"), std::string::npos) << "a canceled number is not shown";
+  const std::string unsigned_text =
+      PdfText(Call(*api_, "GET", "/sign/" + token + "/loa", "").body, dir_.path());
+  EXPECT_EQ(unsigned_text.find("+14155550101"), std::string::npos) << unsigned_text;
+  EXPECT_NE(unsigned_text.find("ending in 2345"), std::string::npos) << unsigned_text;
+  EXPECT_EQ(unsigned_text.find("ACC-12345"), std::string::npos) << unsigned_text;
+  EXPECT_NE(unsigned_text.find("Billing telephone number"), std::string::npos) << unsigned_text;
+  auto view = Json(Call(*api_, "GET", "/v1/sip/port/" + id, key_).body).at("data");
+  EXPECT_EQ(view.at("orders").at(0).at("phone_numbers_count").as_int64(), 1);
+
+  // Someone else's name is refused, on the page, and nothing is signed.
+  auto other = Sign(token, "John+Smith");
+  EXPECT_EQ(other.status, 400);
+  EXPECT_NE(other.body.find("authorized representative on file, Jane Doe"), std::string::npos)
+      << other.body;
+  // The representative's name, however it is typed.
+  auto ok = Sign(token, "++jane+++DOE+");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto signed_loa = Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_);
+  ASSERT_EQ(signed_loa.status, 200);
+  const std::string text = PdfText(signed_loa.body, dir_.path());
+  EXPECT_NE(text.find("Signing link issued at"), std::string::npos) << text;
+  EXPECT_NE(text.find("Signing link issued at: 2024-10-04T00:00:00.000Z"), std::string::npos)
+      << text;
+
+  // Later changes to the request do not change the signed LOA: its bytes are kept.
+  auto lease = db_->Acquire();
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(
+      (*lease)->Execute("UPDATE port_requests SET details = REPLACE(details, 'Acme Corp', 'Other "
+                        "Corp') WHERE id = $1",
+                        {id}));
+  EXPECT_EQ(Call(*api_, "GET", "/v1/sip/port/" + id + "/loa", key_).body, signed_loa.body);
+  // And the link now shows only its status: no form, no LOA.
+  auto after = Call(*api_, "GET", "/sign/" + token, "");
+  EXPECT_NE(after.body.find("Signed by"), std::string::npos) << after.body;
+  EXPECT_EQ(after.body.find("<form"), std::string::npos);
+  EXPECT_EQ(Call(*api_, "GET", "/sign/" + token + "/loa", "").status, 410);
+}
+
 TEST_P(LoaTest, ResendReplacesTheLinkAndRestartsExpiry) {
   const auto [id, token] = Create();
   clock_.Advance(std::chrono::hours(24 * 3));

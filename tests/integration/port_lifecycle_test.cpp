@@ -2,6 +2,7 @@
 // organization, the simulated carrier network, the signature step and the sandbox clock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -87,10 +88,17 @@ class PortLifecycle : public testing::ApiTest {
     req.body = form;
     return api_->Handle(req);
   }
+  // Signs as the authorized representative on file (the page refuses anyone else).
   void Sign(const json::value& created) {
-    auto r = SignForm(TokenOf(created), "name=Jane+Doe&title=CTO&consent=yes");
+    const auto view = Get(std::string(created.at("port_request_id").as_string()));
+    const auto& lci = view.at("losing_carrier_information");
+    const std::string name = std::string(lci.at("first_name").as_string()) + " " +
+                             std::string(lci.at("last_name").as_string());
+    std::string form_name = name;
+    std::replace(form_name.begin(), form_name.end(), ' ', '+');
+    auto r = SignForm(TokenOf(created), "name=" + form_name + "&title=CTO&consent=yes");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_NE(r.body.find("Signed by Jane Doe"), std::string::npos);
+    EXPECT_NE(r.body.find("Signed by " + name), std::string::npos);
   }
   json::value Advance(const std::string& body) {
     auto r = Call(*api_, "POST", "/v1/sandbox/clock/advance", sb_, body);
@@ -401,7 +409,13 @@ TEST_P(PortLifecycle, CancelAtEachStage) {
   ASSERT_EQ(del.status, 200) << del.body;
   EXPECT_TRUE(Data(del).at("canceled").as_bool());
   EXPECT_EQ(Status(a_id), "canceled");
-  EXPECT_EQ(SignForm(TokenOf(a), "name=Jane&consent=yes").status, 409);
+  // The link of a withdrawn request shows what happened, and nothing else.
+  auto gone = SignForm(TokenOf(a), "name=Jane&consent=yes");
+  EXPECT_EQ(gone.status, 410);
+  EXPECT_NE(gone.body.find("No signature is needed"), std::string::npos) << gone.body;
+  EXPECT_EQ(gone.body.find("<form"), std::string::npos);
+  EXPECT_EQ(gone.body.find(a_id), std::string::npos) << "no internal ids on the page";
+  EXPECT_EQ(Call(*api_, "GET", "/sign/" + TokenOf(a) + "/loa", "").status, 410);
 
   // Submitted to the carrier: cancel_pending until the carrier confirms; the numbers cannot be
   // resubmitted meanwhile.
@@ -546,7 +560,19 @@ TEST_P(PortLifecycle, UnsignedLoaExpires) {
   const std::string id(created.at("port_request_id").as_string());
   Advance(R"({"days": 15})");
   EXPECT_EQ(Status(id), "expired");
-  EXPECT_EQ(SignForm(TokenOf(created), "name=Jane&consent=yes").status, 409);
+  auto expired = SignForm(TokenOf(created), "name=Jane&consent=yes");
+  EXPECT_EQ(expired.status, 410);
+  // Who was to sign and how to get a new link; styled for a phone; no status codes.
+  for (const char* want : {"expired", "Jane Doe", "send a new one", "name=\"viewport\""}) {
+    EXPECT_NE(expired.body.find(want), std::string::npos) << want << "\n" << expired.body;
+  }
+  EXPECT_EQ(expired.body.find("waiting_for_signature"), std::string::npos);
+  bool csp = false;
+  for (const auto& h : expired.headers) {
+    csp = csp || (h.name == "Content-Security-Policy" &&
+                  h.value.find("frame-ancestors 'none'") != std::string::npos);
+  }
+  EXPECT_TRUE(csp);
   // The numbers are free again.
   CreateFor({kAcme1}, R"(, "new_billing_number": "+14155550101")");
 }

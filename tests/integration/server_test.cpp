@@ -172,6 +172,14 @@ TEST_P(ServerTest, SigningPageOverHttp) {
   auto view = HttpRequest(port(), "GET", "/v1/sip/port/" + id, "", Auth());
   ASSERT_TRUE(view);
   EXPECT_EQ(Json(view->body).at("data").at("status").as_string(), "submitted");
+  // The link's token is a credential: never in the access log or the metrics.
+  const std::string token = path.substr(6);
+  auto metrics = HttpRequest(port(), "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->body.find(token), std::string::npos);
+  const std::string log = server_->stderr_text();
+  EXPECT_NE(log.find("/sign/[token]"), std::string::npos) << "the access log shows the route";
+  EXPECT_EQ(log.find(token), std::string::npos) << log;
 }
 
 TEST_P(ServerTest, HealthReadinessAndRequestIds) {

@@ -280,7 +280,7 @@ asio::awaitable<void> Session(Server::Impl* s, Tcp::socket socket) {
     if (s->opts.access_log && log::Enabled(log::Level::kInfo)) {
       log::Info("http_request", {{"request_id", req.request_id},
                                  {"method", req.method},
-                                 {"path", req.path},
+                                 {"path", LoggablePath(req.path)},
                                  {"status", resp.status},
                                  {"duration_ms", seconds * 1000.0},
                                  {"org_id", resp.org_id},
