@@ -3,15 +3,46 @@
 #include <hpdf.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 namespace portline::documents {
+
+std::vector<std::pair<std::size_t, std::size_t>> WrapLines(
+    std::string_view text, std::size_t window,
+    const std::function<std::size_t(std::string_view, bool)>& fit) {
+  std::vector<std::pair<std::size_t, std::size_t>> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::string_view chunk = text.substr(pos, window);
+    std::size_t k = std::min(fit(chunk, true), chunk.size());
+    if (k == 0) {
+      k = std::max<std::size_t>(1, std::min(fit(chunk, false), chunk.size()));  // a long word
+    }
+    std::size_t length = k;
+    while (length > 1 && text[pos + length - 1] == ' ') {
+      --length;
+    }
+    lines.emplace_back(pos, length);
+    pos += k;
+    while (pos < text.size() && text[pos] == ' ') {
+      ++pos;
+    }
+  }
+  if (lines.empty()) {
+    lines.emplace_back(0, 0);  // an empty text is one empty line, as before
+  }
+  return lines;
+}
+
 namespace {
 
 constexpr float kWidth = 612;  // US Letter, points
 constexpr float kHeight = 792;
 constexpr float kMargin = 56;
 constexpr float kLine = 15;
+// A line holds at most ~150 characters at the smallest size used; each measure sees this many.
+constexpr std::size_t kWrapWindow = 512;
 
 void OnError(HPDF_STATUS, HPDF_STATUS, void*) {}  // errors are read back with HPDF_GetError
 
@@ -61,24 +92,17 @@ class Writer {
     if (font == nullptr) {
       font = regular_;
     }
-    // Wrap on spaces to the page width.
-    std::string rest = Latin1(text);
+    // Wrap on spaces to the page width, in time linear in the text's length.
+    const std::string latin = Latin1(text);
     const float width = kWidth - 2 * kMargin - indent;
-    while (true) {
-      HPDF_Page_SetFontAndSize(page_, font, size);
-      std::size_t fit = rest.size();
-      while (fit > 0 && HPDF_Page_TextWidth(page_, rest.substr(0, fit).c_str()) > width) {
-        const std::size_t sp = rest.rfind(' ', fit - 1);
-        fit = (sp == std::string::npos || sp == 0) ? fit - 1 : sp;
-      }
-      if (fit == 0) {
-        fit = 1;
-      }
-      Line(rest.substr(0, fit), size, font, indent);
-      if (fit >= rest.size()) {
-        break;
-      }
-      rest = rest.substr(rest[fit] == ' ' ? fit + 1 : fit);
+    HPDF_Page_SetFontAndSize(page_, font, size);
+    auto fit = [this, width](std::string_view chunk, bool word_wrap) -> std::size_t {
+      const std::string z(chunk);  // libhpdf wants NUL-terminated text
+      return HPDF_Page_MeasureText(page_, z.c_str(), width, word_wrap ? HPDF_TRUE : HPDF_FALSE,
+                                   nullptr);
+    };
+    for (const auto& [at, length] : WrapLines(latin, kWrapWindow, fit)) {
+      Line(latin.substr(at, length), size, font, indent);
     }
   }
 

@@ -5,6 +5,7 @@
 // request renders to the same bytes, so the SHA-256 recorded at signing identifies what the
 // signer was shown. No I/O.
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,14 @@ struct SignatureAudit {
 
 /// The LOA to be signed.
 [[nodiscard]] Result<std::string> RenderLoa(const LoaData& data);
+
+/// Lines of `text` ({offset, length}) for one width: `fit(chunk, word_wrap)` says how many
+/// leading bytes of `chunk` fit on a line (breaking after a space, or anywhere when `word_wrap`
+/// is false). Each call sees at most `window` bytes, so laying out a text costs time linear in its
+/// length. Pure: the renderer passes libhpdf's measure.
+[[nodiscard]] std::vector<std::pair<std::size_t, std::size_t>> WrapLines(
+    std::string_view text, std::size_t window,
+    const std::function<std::size_t(std::string_view, bool)>& fit);
 /// The LOA with the signature block filled in, followed by the certificate of completion.
 [[nodiscard]] Result<std::string> RenderSignedLoa(const LoaData& data, const SignatureAudit& audit);
 

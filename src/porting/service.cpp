@@ -1696,6 +1696,9 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
   if (input.name.empty() || input.name.size() > 200) {
     errors.Add("name", "REQUIRED", "type your full name (1 to 200 characters) to sign");
   }
+  if (input.title.size() > 100) {
+    errors.Add("title", "TOO_LONG", "the title is at most 100 characters");
+  }
   if (!input.consent) {
     errors.Add("consent", "REQUIRED",
                "tick the box to confirm you are authorized to port these numbers");

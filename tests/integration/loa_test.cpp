@@ -1,5 +1,7 @@
 // The LOA: generated from the request, signed through the signature page, downloadable with its
 // certificate of completion; re-sending the link. Text is checked with Debian's pdftotext.
+#include "documents/loa.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -148,6 +150,62 @@ TEST_P(LoaTest, WhatIsSignedIsWhatWasShown) {
   EXPECT_NE(after.body.find("Signed by"), std::string::npos) << after.body;
   EXPECT_EQ(after.body.find("<form"), std::string::npos);
   EXPECT_EQ(Call(*api_, "GET", "/sign/" + token + "/loa", "").status, 410);
+}
+
+// Laying out a text costs time linear in its length: every measure sees a bounded window, so
+// the bytes measured grow with the number of lines, not with their square.
+TEST(LoaLayout, WrapIsLinearInTheTextsLength) {
+  auto cost = [](const std::string& text) {
+    std::size_t measured = 0;
+    auto fit = [&measured](std::string_view chunk, bool word_wrap) -> std::size_t {
+      measured += chunk.size();
+      const std::size_t line = std::min<std::size_t>(80, chunk.size());  // 80 bytes a line
+      if (!word_wrap || line == chunk.size()) {
+        return line;
+      }
+      const auto sp = chunk.substr(0, line + 1).rfind(' ');
+      return sp == std::string_view::npos ? 0 : sp + 1;
+    };
+    const auto lines = documents::WrapLines(text, 512, fit);
+    std::size_t laid = 0;
+    for (const auto& [at, length] : lines) {
+      EXPECT_LE(length, 80U);
+      laid += length;
+    }
+    EXPECT_GE(laid + lines.size(), text.size() - text.size() / 6);  // words kept, spaces dropped
+    return measured;
+  };
+  for (const char* unit : {"x", "word "}) {
+    std::string small, big;
+    while (small.size() < 4000) {
+      small += unit;
+    }
+    while (big.size() < 40000) {
+      big += unit;
+    }
+    // Ten times the text, about ten times the work (a quadratic layout would be a hundred).
+    EXPECT_LE(cost(big), 12 * cost(small)) << unit;
+    EXPECT_LE(cost(big), 2 * 512 * (40000 / 70 + 1)) << unit;
+  }
+  const auto lines =
+      documents::WrapLines("two words", 512, [](std::string_view c, bool) { return c.size(); });
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0], (std::pair<std::size_t, std::size_t>{0, 9}));
+}
+
+TEST_P(LoaTest, FieldsThatReachTheLoaAreBounded) {
+  const auto [id, token] = Create();
+  api::Request req;
+  req.method = "POST";
+  req.target = "/sign/" + token;
+  req.request_id = "req_sign";
+  EXPECT_TRUE(api::ParseTarget(req.target, req));
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  req.body = "name=Jane+Doe&consent=yes&title=" + std::string(40000, 'T');
+  auto r = api_->Handle(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("at most 100 characters"), std::string::npos);
+  (void)id;
 }
 
 TEST_P(LoaTest, ResendReplacesTheLinkAndRestartsExpiry) {
