@@ -221,7 +221,7 @@ int Serve(const config::Config& cfg) {
         cfg.mail_outbox_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "outbox").string()
                                     : cfg.mail_outbox_dir);
   }
-  mail::MailService mail_service(**db, *mail_sender, clock, cfg.mail_from);
+  mail::MailService mail_service(**db, *mail_sender, clock, *box, cfg.mail_from);
   api.AddEmails(mail_service);
   webhooks::WebhookOptions hook_options;
   hook_options.ca_file = cfg.webhooks_ca_file;

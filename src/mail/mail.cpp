@@ -419,23 +419,25 @@ Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messa
         rows.end(),
         {texts.emplace_back(NewId("eml", FromUnixMillis(now_ms))), m.org,
          m.request_id.empty() ? store::Param(nullptr) : store::Param(m.request_id), m.event_type,
-         texts.emplace_back(json::serialize(recipients)), m.subject, m.body, now_ms});
+         texts.emplace_back(json::serialize(recipients)), m.subject, m.body,
+         m.sealed_body.empty() ? store::Param(nullptr) : store::Param(m.sealed_body), now_ms});
   }
   if (rows.empty()) {
     return {};
   }
   return store::ExecuteRows(c,
                             "INSERT INTO email_outbox (id, org_id, request_id, event_type, "
-                            "recipients, subject, body, status, next_attempt_at, created_at) "
-                            "SELECT column1, column2, column3, column4, column5, column6, "
-                            "column7, 'pending', column8, column8 FROM (VALUES ",
+                            "recipients, subject, body, body_sealed, status, next_attempt_at, "
+                            "created_at) SELECT column1, column2, column3, column4, column5, "
+                            "column6, column7, column8, 'pending', column9, column9 FROM (VALUES ",
                             ") AS v WHERE v.column1 IS NOT NULL",
-                            {"", "", "TEXT", "", "", "", "", "BIGINT"}, rows, true)
+                            {"", "", "TEXT", "", "", "", "", "TEXT", "BIGINT"}, rows, true)
       .map([](std::int64_t) {});
 }
 
-MailService::MailService(store::Database& db, Sender& sender, const Clock& clock, std::string from)
-    : db_(db), sender_(sender), clock_(clock), from_(std::move(from)) {}
+MailService::MailService(store::Database& db, Sender& sender, const Clock& clock,
+                         const SecretBox& box, std::string from)
+    : db_(db), sender_(sender), clock_(clock), box_(box), from_(std::move(from)) {}
 
 Result<int> MailService::RunDue(int limit) {
   const std::int64_t now = ToUnixMillis(clock_.Now());
@@ -446,7 +448,8 @@ Result<int> MailService::RunDue(int limit) {
         due, conn->Query("UPDATE email_outbox SET lease_until = $1 WHERE id IN (SELECT id FROM "
                          "email_outbox WHERE status = 'pending' AND next_attempt_at <= $2 AND "
                          "(lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at "
-                         "LIMIT $3) RETURNING id, recipients, subject, body, attempts, created_at",
+                         "LIMIT $3) RETURNING id, recipients, subject, body, attempts, created_at, "
+                         "body_sealed",
                          {now + 120'000, now, static_cast<std::int64_t>(limit)}));
   }
   int tried = 0;
@@ -460,8 +463,16 @@ Result<int> MailService::RunDue(int limit) {
     }
     m.subject = r.Text(2);
     m.body = r.Text(3);
+    if (const auto sealed = r.OptText(6)) {
+      auto opened = box_.Open(*sealed);
+      m.body = opened ? std::move(*opened) : std::string();
+    }
     m.date = FromUnixMillis(r.Int(5));
-    const auto sent = sender_.Send(m);  // no database connection held meanwhile
+    const auto sent = m.body.empty() && r.OptText(6)
+                          ? Result<void>(Fail(Errc::kInternal,
+                                              "the sealed message cannot be opened with this "
+                                              "server key"))
+                          : sender_.Send(m);  // no database connection held meanwhile
     ++tried;
     const std::int64_t attempts = r.Int(4) + 1;
     const std::int64_t at = ToUnixMillis(clock_.Now());

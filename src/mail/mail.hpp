@@ -15,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/secret_box.hpp"
 #include "store/database.hpp"
 
 namespace portline::mail {
@@ -61,7 +62,9 @@ struct SmtpOptions {
 /// The outbox: listing for the API and the delivery worker.
 class MailService {
  public:
-  MailService(store::Database& db, Sender& sender, const Clock& clock, std::string from);
+  /// `box` opens the bodies that were sealed for the outbox (Outgoing::sealed_body).
+  MailService(store::Database& db, Sender& sender, const Clock& clock, const SecretBox& box,
+              std::string from);
 
   /// Claims due messages (a lease per message, so several nodes never send one twice in a
   /// row), sends them without holding a database connection, and records the outcome: sent, or
@@ -76,6 +79,7 @@ class MailService {
   store::Database& db_;
   Sender& sender_;
   const Clock& clock_;
+  const SecretBox& box_;
   std::string from_;
 };
 
@@ -84,6 +88,9 @@ struct Outgoing {
   std::string org, request_id, event_type;
   std::vector<std::string> to;
   std::string subject, body;
+  /// When the message carries a secret: the text as sent, sealed with the server key; `body`
+  /// is then the text without the secret (what the outbox shows).
+  std::string sealed_body;
 };
 
 /// Inserts messages into the outbox in one statement inside the caller's transaction; messages

@@ -282,15 +282,19 @@ Result<std::optional<mail::Outgoing>> PortingService::ComposeMail(
     }
     m.to = {StrOf(lci, "authorized_representative_email")};
     m.subject = "Please sign the Letter of Authorization for " + customer;
-    m.body =
-        "Hello " + StrOf(lci, "first_name") + ",\n\n" + customer +
-        " asked to move telephone numbers to " + std::string("Portline") +
-        ". As the authorized representative, please read and sign the Letter of Authorization:"
-        "\n\n  " +
-        SignatureUrl(*token) +
-        "\n\nThe link is personal; do not forward it. It expires in a few days, and a new one can "
-        "be sent on request.\n\nPort request: " +
-        std::string(request_id) + "\nRequested port date: " + std::string(target_date) + "\n";
+    auto text = [&](const std::string& link) {
+      return "Hello " + StrOf(lci, "first_name") + ",\n\n" + customer +
+             " asked to move telephone numbers to " + std::string("Portline") +
+             ". As the authorized representative, please read and sign the Letter of "
+             "Authorization:\n\n  " +
+             link +
+             "\n\nThe link is personal; do not forward it. It expires in a few days, and a new "
+             "one can be sent on request.\n\nPort request: " +
+             std::string(request_id) + "\nRequested port date: " + std::string(target_date) + "\n";
+    };
+    // The link is a credential: the outbox keeps it only sealed, and shows the text without it.
+    m.body = text(options_.public_url + "/sign/[link sent to the representative only]");
+    m.sealed_body = box_.Seal(text(SignatureUrl(*token)));
     return m;
   }
   if (lci.contains("notification_emails") && lci.at("notification_emails").is_array()) {

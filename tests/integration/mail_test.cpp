@@ -80,6 +80,15 @@ TEST_P(MailTest, SignatureRequestAndStatusUpdatesGoToTheOutbox) {
   ASSERT_EQ(emails.size(), 1u) << queued.body;
   EXPECT_EQ(emails[0].at("status").as_string(), "pending");
   EXPECT_EQ(emails[0].at("event_type").as_string(), "port.signature_requested");
+  // The link's token is a credential: neither the outbox view nor its row holds it in clear.
+  const std::string token_in_url = url.substr(url.rfind('/') + 1);
+  EXPECT_EQ(queued.body.find(token_in_url), std::string::npos) << queued.body;
+  auto rows = (*db_->Acquire())->Query("SELECT body, body_sealed FROM email_outbox", {});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1U);
+  EXPECT_EQ((*rows)[0].Text(0).find(token_in_url), std::string::npos);
+  EXPECT_EQ((*rows)[0].Text(1).find(token_in_url), std::string::npos);
+  EXPECT_FALSE((*rows)[0].IsNull(1));
 
   ASSERT_EQ(mail_->RunDue().value_or(-1), 1);
   EXPECT_EQ(mail_->RunDue().value_or(-1), 0);  // nothing left: sent once
@@ -166,7 +175,7 @@ class SmtpTest : public testing::ApiTest {
 
 TEST_P(SmtpTest, DeliversThroughStartTlsAndAuthWithRetries) {
   auto sender = mail::MakeSmtpSender(Smtp());
-  mail::MailService smtp(*db_, *sender, clock_, "Portline <noreply@portline.test>");
+  mail::MailService smtp(*db_, *sender, clock_, box_, "Portline <noreply@portline.test>");
   ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", key_, kBody).status, 201);
 
   // No server yet: the message waits, with the reason, for its next attempt.
@@ -199,7 +208,7 @@ TEST_P(SmtpTest, DeliversThroughStartTlsAndAuthWithRetries) {
   mail::SmtpOptions bad = Smtp();
   bad.password = "wrong";
   auto bad_sender = mail::MakeSmtpSender(bad);
-  mail::MailService wrong(*db_, *bad_sender, clock_, "Portline <noreply@portline.test>");
+  mail::MailService wrong(*db_, *bad_sender, clock_, box_, "Portline <noreply@portline.test>");
   const std::string second = NewOrgKey("second", {"SIP"}, /*sandbox=*/true);  // its own numbers
   ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/initiate", second, kBody).status, 201);
   ASSERT_EQ(wrong.RunDue().value_or(-1), 1);

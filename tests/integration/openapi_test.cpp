@@ -40,7 +40,7 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
   documents::DocumentService docs(**db, *blobs, clock);
   api.AddDocuments(docs);
   auto sender = mail::MakeOutboxSender(dir.path() + "/outbox");
-  mail::MailService mail_service(**db, *sender, clock, "Portline <noreply@portline.test>");
+  mail::MailService mail_service(**db, *sender, clock, box, "Portline <noreply@portline.test>");
   api.AddEmails(mail_service);
   webhooks::WebhookService hooks(**db, box, clock, net::OutboundGuard{});
   api.AddWebhooks(hooks);

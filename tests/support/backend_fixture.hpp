@@ -66,7 +66,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     blobs_ = documents::MakeFileBlobStore(dir_.path() + "/documents");
     documents_ = std::make_unique<documents::DocumentService>(*db_, *blobs_, clock_);
     mail_sender_ = mail::MakeOutboxSender(dir_.path() + "/outbox");
-    mail_ = std::make_unique<mail::MailService>(*db_, *mail_sender_, clock_,
+    mail_ = std::make_unique<mail::MailService>(*db_, *mail_sender_, clock_, box_,
                                                 "Portline <noreply@portline.test>");
     hooks_ = std::make_unique<webhooks::WebhookService>(
         *db_, box_, clock_, *net::OutboundGuard::FromList({"127.0.0.0/8"}));
