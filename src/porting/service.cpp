@@ -947,6 +947,7 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
     }
     if (status == kActionRequired) {
       // A supplement: the same numbers (or fewer); the rejected orders go back to the carrier.
+      PORTLINE_ASSIGN_OR_RETURN(const std::string signed_loa, LoaFingerprint(c, id));
       PORTLINE_ASSIGN_OR_RETURN(
           auto current, c.Query("SELECT phone_number, status, active FROM port_numbers WHERE "
                                 "request_id = $1",
@@ -1025,6 +1026,12 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
                                      Object{{"orders", static_cast<std::int64_t>(rejected.size())}},
                                      now));
       PORTLINE_RETURN_IF_ERROR(Rollup(c, id, actor.who, now));
+      // What was signed must be what is sent: a change to anything the LOA prints needs a new
+      // signature before the orders go back to the carrier.
+      PORTLINE_ASSIGN_OR_RETURN(const std::string supplemented_loa, LoaFingerprint(c, id));
+      if (supplemented_loa != signed_loa) {
+        PORTLINE_RETURN_IF_ERROR(VoidSignature(c, actor, id, config, now));
+      }
       return View(c, actor.org_id, id);
     }
     // Before signature: a full replace, numbers and orders rebuilt.
@@ -1032,7 +1039,9 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
     PORTLINE_RETURN_IF_ERROR(c.Execute("DELETE FROM port_orders WHERE request_id = $1", {id}));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'expire'", {id}));
+    PORTLINE_RETURN_IF_ERROR(HoldNumbers(c, actor.org_id, id, sub, now));
     PORTLINE_RETURN_IF_ERROR(WriteOrdersAndNumbers(c, id, actor.org_id, sub, now));
+    PORTLINE_RETURN_IF_ERROR(holdings::ReleaseEndedPorts(c, {id}));  // numbers it dropped
     const std::string next(sub.draft ? kDraft : kWaitingForSignature);
     // The LOA changed: a new signature link (the old one stops working).
     const auto [token, expires] = IssueSignature(sub, config, now);
@@ -1609,6 +1618,58 @@ Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
     }
   }
   return documents::RenderSignedLoa(data, a);
+}
+
+Result<std::string> PortingService::LoaFingerprint(store::Connection& c, std::string_view id) {
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto rows, c.Query("SELECT id, org_id, status, details, target_date, signed_at, "
+                         "signature, signature_expires_at, signed_loa FROM port_requests "
+                         "WHERE id = $1",
+                         {id}));
+  if (rows.empty()) {
+    return RequestNotFound(id);
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto view, LoadSignatureView(c, rows[0]));
+  const documents::LoaData d = LoaDataOf(view);
+  // The requested date is left out: a supplement moves it when it moves nothing else, and the
+  // carrier sets the real date (the FOC) anyway.
+  std::string out = d.customer_type + "\n" + d.account_holder + "\n" + d.representative_name +
+                    "\n" + d.representative_email + "\n" + d.service_address + "\n" +
+                    d.billing_number + "\n" + d.account_number_hint;
+  for (const auto& [number, carrier] : d.numbers) {
+    out += "\n" + number + " " + carrier;
+  }
+  return out;
+}
+
+Result<void> PortingService::VoidSignature(store::Connection& c, const Actor& actor,
+                                           std::string_view id, const Object& config,
+                                           std::int64_t now) {
+  PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                            c.Query("SELECT details FROM port_requests WHERE id = $1", {id}));
+  Object details = ParseObject(rows.at(0).Text(0));
+  const std::string token = RandomHex(24);
+  details["signature_token"] = box_.Seal(token);
+  details["signature_issued_at"] = now;
+  const std::int64_t expires =
+      now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
+  PORTLINE_RETURN_IF_ERROR(c.Execute(
+      "UPDATE port_requests SET status = 'waiting_for_signature', signed_at = NULL, signature = "
+      "NULL, signed_loa = NULL, suggested_action = NULL, details = $1, signature_token_hash = $2, "
+      "signature_expires_at = $3, updated_at = $4 WHERE id = $5",
+      {Dump(details), Sha256Hex(token), expires, now, id}));
+  // Nothing goes to the carrier until it is signed again (signing submits the pending orders).
+  PORTLINE_RETURN_IF_ERROR(
+      c.Execute("DELETE FROM port_jobs WHERE request_id = $1 AND kind = 'submit'", {id}));
+  PORTLINE_RETURN_IF_ERROR(AddJob(c, actor.org_id, id, "", "expire", expires, Object{}));
+  PORTLINE_RETURN_IF_ERROR(Event(c, id, actor.org_id, "port.signature_voided", actor.who,
+                                 Object{{"reason", "the supplement changed what the LOA shows"}},
+                                 now));
+  const Object lci = details["losing_carrier_information"].is_object()
+                         ? details["losing_carrier_information"].as_object()
+                         : Object{};
+  return Event(c, id, actor.org_id, "port.signature_requested", "system",
+               Object{{"email", StrOf(lci, "authorized_representative_email")}}, now);
 }
 
 Result<std::string> PortingService::Loa(std::string_view org, std::string_view id) {

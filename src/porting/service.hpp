@@ -209,6 +209,11 @@ class PortingService {
                       std::string_view type, const Object& data);
   Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
   Result<std::string> RenderLoaFor(const SignatureView& v);
+  /// Everything the request's LOA prints, as one comparable text.
+  Result<std::string> LoaFingerprint(store::Connection& c, std::string_view id);
+  /// A signed request whose LOA changed: back to waiting_for_signature with a new link.
+  Result<void> VoidSignature(store::Connection& c, const Actor& actor, std::string_view id,
+                             const Object& config, std::int64_t now);
   /// A prepared workflow step: writes its effects in the caller's transaction.
   // The workflow's unit of work (batch.cpp, workflow.cpp): steps change a Batch in memory and
   // Flush writes every change of the batch in a few set-based statements.

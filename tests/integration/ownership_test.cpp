@@ -132,6 +132,17 @@ TEST_P(Ownership, ANumberHeldByOneOrganizationIsNobodyElses) {
   EXPECT_TRUE(AttachFailed(key_, kAcme2).empty());
 }
 
+TEST_P(Ownership, AReplacedRequestHoldsItsNewNumbersAndFreesTheOld) {
+  const std::string other = NewOrgKey("other-co");
+  auto r = Initiate(other, {kAcme1});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id(Json(r.body).at("data").at("port_request_id").as_string());
+  auto put = Call(*api_, "PUT", "/v1/sip/port/" + id, other, Body({kAcme2}));
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_TRUE(AttachFailed(key_, kAcme1).empty()) << "the number the request dropped is free";
+  EXPECT_EQ(AttachFailed(key_, kAcme2).size(), 1U) << "the number it took is held";
+}
+
 TEST_P(Ownership, SandboxHoldingsStayApartAndCompletionNeverMovesANumber) {
   const std::string sandbox1 = NewOrgKey("sandbox-one", {"SIP"}, /*sandbox=*/true);
   const std::string sandbox2 = NewOrgKey("sandbox-two", {"SIP"}, /*sandbox=*/true);

@@ -309,13 +309,22 @@ TEST_P(PortLifecycle, RejectionsSayWhatToFixAndSupplementsResubmit) {
                     R"({"phone_numbers": )" + Numbers(c.numbers) +
                         R"(, "losing_carrier_information": )" + c.fix_lci + c.fix_extra + "}");
     ASSERT_EQ(put.status, 200) << put.body;
-    EXPECT_EQ(Data(put).at("status").as_string(), "submitted");
+    // Every fix here changes what the LOA prints: the signature is void and a new one is
+    // needed before anything goes back to the carrier; the old link is dead.
+    EXPECT_EQ(Data(put).at("status").as_string(), "waiting_for_signature");
+    EXPECT_EQ(Call(*api_, "GET", "/sign/" + TokenOf(created), "").status, 404);
+    Advance(R"({"business_days": 1})");
+    EXPECT_EQ(Status(id), "waiting_for_signature");
+    Sign(Get(id));
+    EXPECT_EQ(Status(id), "submitted");
     Advance(R"({"days": 30})");
     EXPECT_EQ(Status(id), "completed") << Get(id);
     const auto events = EventTypes(id);
     EXPECT_GE(Count(events, "port.number_rejected"), 1U);
     EXPECT_EQ(Count(events, "port.action_required"), 1U);
     EXPECT_EQ(Count(events, "port.supplemented"), 1U);
+    EXPECT_EQ(Count(events, "port.signature_voided"), 1U);
+    EXPECT_EQ(Count(events, "port.signed"), 2U);
     // Ported numbers are on the platform: free them for the next case.
     ASSERT_TRUE((*db_->Acquire())->Execute("DELETE FROM number_holdings", {}));
   }
@@ -396,7 +405,10 @@ TEST_P(PortLifecycle, FreezeAndPinRejectionsComeFromAccounts) {
       Call(*api_, "PATCH", "/v1/sandbox/accounts/" + own_id, sb_, R"({"port_freeze": false})");
   ASSERT_EQ(lift.status, 200) << lift.body;
   EXPECT_FALSE(Data(lift).at("port_freeze").as_bool());
-  ASSERT_EQ(Call(*api_, "PUT", "/v1/sip/port/" + iid, sb_, ice).status, 200);
+  // The same details again: nothing the LOA prints changed, so the signature stands.
+  auto same = Call(*api_, "PUT", "/v1/sip/port/" + iid, sb_, ice);
+  ASSERT_EQ(same.status, 200);
+  EXPECT_EQ(Data(same).at("status").as_string(), "submitted") << same.body;
   Advance(R"({"days": 30})");
   EXPECT_EQ(Status(iid), "completed");
 }
