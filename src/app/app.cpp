@@ -20,6 +20,7 @@
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
 #include "api/http/server.hpp"
+#include "app/services.hpp"
 #include "carriers/simulator.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
@@ -74,6 +75,14 @@ porting::PortingOptions PortingOptionsFrom(const config::Config& cfg, const Cloc
   opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
   if (!cfg.public_url.empty()) {
     opts.public_url = cfg.public_url;
+  } else if (auto hp = config::SplitHostPort(cfg.listen)) {
+    // Without server.public_url, links name the configured listener (a CLI command, too, must
+    // print what the server serves); a wildcard address is reached on loopback.
+    const std::string host = hp->first == "0.0.0.0" || hp->first.empty() ? "127.0.0.1"
+                             : hp->first == "::"                         ? "[::1]"
+                             : hp->first.find(':') != std::string::npos  ? "[" + hp->first + "]"
+                                                                         : hp->first;
+    opts.public_url = "http://" + host + ":" + std::to_string(hp->second);
   }
   return opts;
 }
@@ -138,112 +147,42 @@ sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
 int Serve(const config::Config& cfg) {
   InitCrypto();
   const auto workers_count = static_cast<int>(cfg.workers);
-  auto db = OpenStorage(cfg, workers_count + 1);
-  if (!db) {
-    log::Error("cannot open storage",
-               {{"error", db.error().message}, {"detail", db.error().detail}});
-    std::fprintf(stderr, "portline: %s\n", db.error().message.c_str());
-    return 1;
-  }
   SystemClock clock;
-  accounts::Accounts accounts(**db, clock);
-  if (!cfg.default_org.empty()) {
-    if (auto org = accounts.EnsureDefaultOrg(cfg.default_org); !org) {
-      log::Error("cannot create the default organization", {{"error", org.error().message}});
-      return 1;
-    }
+  auto built = Services::Build(
+      cfg, clock,
+      ServicesOptions{.pool_size = workers_count + 1, .with_lnp = true, .log_loading = true});
+  if (!built) {
+    log::Error("cannot start",
+               {{"error", built.error().message}, {"detail", built.error().detail}});
+    std::fprintf(stderr, "portline: %s\n", built.error().message.c_str());
+    return built.error().code == Errc::kInvalidArgument ? 2 : 1;
   }
-
-  auto box = SecretBox::Load(cfg.secret_key, cfg.data_dir);
-  auto network = trunks::Network::Load(cfg.sip_network_file);
-  for (const Error* e : {box ? nullptr : &box.error(), network ? nullptr : &network.error()}) {
-    if (e != nullptr) {
-      log::Error("invalid configuration", {{"error", e->message}});
-      std::fprintf(stderr, "portline: %s\n", e->message.c_str());
-      return 2;
-    }
-  }
-  trunks::SipService sip(**db, clock, *box, std::move(*network));
-
+  Services& services = **built;
+  auto& db = services.db;
+  accounts::Accounts& accounts = *services.accounts;
+  trunks::SipService& sip = *services.sip;
   const auto& carriers = numbering::CarrierRegistry::Default();
-  auto lnp_index = numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers);
-  if (!lnp_index) {
-    std::fprintf(stderr, "portline: %s\n", lnp_index.error().message.c_str());
-    return 2;
-  }
-  log::Info("lnp data loaded",
-            {{"source", cfg.lnp_file.empty() ? "generated default" : cfg.lnp_file},
-             {"prefixes", static_cast<std::int64_t>(lnp_index->assigned_prefixes())},
-             {"ported", static_cast<std::int64_t>(lnp_index->ported_count())}});
-  numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(std::move(*lnp_index)));
-  numbering::PortabilityChecker checker(lnp, carriers, clock, CheckOptionsFrom(cfg));
-
-  carriers::SimulatedNetwork simulator(**db, carriers, clock);
-  if (auto seeded = simulator.Seed(); !seeded) {
-    log::Error("cannot seed the simulated carrier network", {{"error", seeded.error().message}});
-    return 1;
-  }
-  porting::PortingService porting(**db, clock, *box, checker, carriers, simulator,
-                                  PortingOptionsFrom(cfg, clock));
-  porting.SetPostPortHook(
-      [&sip](std::string_view org, const std::vector<std::string>& numbers,
-             const boost::json::object& config) { return sip.AttachPorted(org, numbers, config); });
-  porting.SetPostPortValidator([&sip](std::string_view org, const boost::json::object& config) {
-    return sip.ValidateAttach(org, config);
-  });
-  auto blobs =
-      documents::MakeFileBlobStore((std::filesystem::path(cfg.data_dir) / "documents").string());
-  documents::DocumentService docs(**db, *blobs, clock);
-  porting.SetDocumentValidator([&docs](std::string_view org, const std::vector<std::string>& ids) {
-    return docs.RequireAll(org, ids);
-  });
+  numbering::LnpService& lnp = *services.lnp;
+  numbering::PortabilityChecker& checker = *services.checker;
+  carriers::SimulatedNetwork& simulator = *services.simulator;
+  porting::PortingService& porting = *services.porting;
+  documents::DocumentService& docs = *services.documents;
 
   api::Metrics metrics;
   api::ApiOptions api_opts;
   api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
-  api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, api_opts);
+  api::Api api(accounts, sip, checker, porting, &simulator, *db, clock, metrics, api_opts);
   api.AddDocuments(docs);
-  std::unique_ptr<mail::Sender> mail_sender;
-  if (cfg.mail_transport == "smtp") {
-    mail::SmtpOptions smtp;
-    smtp.host = cfg.mail_smtp_host;
-    smtp.port = static_cast<std::uint16_t>(cfg.mail_smtp_port);
-    smtp.starttls = cfg.mail_smtp_starttls;
-    smtp.username = cfg.mail_smtp_username;
-    smtp.password = cfg.mail_smtp_password;
-    smtp.ca_file = cfg.mail_smtp_ca_file;
-    smtp.verify = cfg.mail_smtp_verify;
-    mail_sender = mail::MakeSmtpSender(std::move(smtp));
-  } else {
-    mail_sender = mail::MakeOutboxSender(
-        cfg.mail_outbox_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "outbox").string()
-                                    : cfg.mail_outbox_dir);
-  }
-  mail::MailService mail_service(**db, *mail_sender, clock, *box, cfg.mail_from);
+  mail::MailService& mail_service = *services.mail;
   api.AddEmails(mail_service);
-  webhooks::WebhookOptions hook_options;
-  hook_options.ca_file = cfg.webhooks_ca_file;
-  webhooks::WebhookService hooks(**db, *box, clock, OutboundGuardFrom(cfg), hook_options);
+  webhooks::WebhookService& hooks = *services.hooks;
   api.AddWebhooks(hooks);
   // Webhook deliveries have their own threads: a claimer and the workers, woken by every event.
   webhooks::Dispatcher dispatcher(hooks, webhooks::Dispatcher::kDefaultWorkers,
                                   std::chrono::milliseconds(250));
-  porting.SetEventSink(
-      [&dispatcher](store::Connection& c, const std::vector<porting::EventRecord>& events) {
-        std::vector<webhooks::WebhookService::NewEvent> records;
-        records.reserve(events.size());
-        for (const auto& e : events) {
-          records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
-        }
-        auto recorded = webhooks::WebhookService::RecordAll(
-            c, records, ToUnixMillis(std::chrono::system_clock::now()));
-        if (recorded) {
-          dispatcher.Notify();
-        }
-        return recorded;
-      });
+  services.SetEventNotifier([&dispatcher] { dispatcher.Notify(); });
   dispatcher.Start();
 
   asio::io_context io(1);
@@ -293,7 +232,7 @@ int Serve(const config::Config& cfg) {
                           (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                           std::to_string(*port);
   porting.SetPublicUrl(cfg.public_url.empty() ? url : cfg.public_url);
-  log::Info("listening", {{"url", url}, {"storage", (*db)->description()}});
+  log::Info("listening", {{"url", url}, {"storage", db->description()}});
   std::printf("portline listening on %s\n", url.c_str());
   std::fflush(stdout);
 

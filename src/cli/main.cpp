@@ -10,6 +10,7 @@
 
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
+#include "app/services.hpp"
 #include "carriers/simulator.hpp"
 #include "cli/sip_commands.hpp"
 #include "config/config.hpp"
@@ -50,22 +51,26 @@ void AddCommonFlags(CLI::App* cmd, config::Flags& flags) {
   cmd->add_option("--log-level", flags.log_level, "debug|info|warn|error|off");
 }
 
-// Loads config, logs to stderr, opens storage: what every admin command needs.
+// Loads config, logs to stderr, and builds the services as `serve` does (app::Services, the one
+// composition root): a CLI command is one more node of the workflow, and what it changes
+// reaches the webhook outbox and the e-mail outbox like a change made through the API.
 struct Context {
   config::Config cfg;
-  std::unique_ptr<portline::store::Database> db;
   portline::SystemClock clock;
-  std::unique_ptr<portline::accounts::Accounts> accounts;
-  std::optional<portline::SecretBox> box;
-  std::unique_ptr<portline::trunks::SipService> sip;
-  // Porting (OpenPorting): LNP data, checks, the simulated carrier network, the workflow.
-  std::unique_ptr<portline::numbering::LnpService> lnp;
-  std::unique_ptr<portline::numbering::PortabilityChecker> checker;
-  std::unique_ptr<portline::carriers::SimulatedNetwork> simulator;
-  std::unique_ptr<portline::porting::PortingService> porting;
+  std::unique_ptr<portline::app::Services> services;
+  portline::store::Database* db = nullptr;
+  portline::accounts::Accounts* accounts = nullptr;
+  portline::SecretBox* box = nullptr;
+  portline::trunks::SipService* sip = nullptr;
+  portline::numbering::LnpService* lnp = nullptr;
+  portline::numbering::PortabilityChecker* checker = nullptr;
+  portline::carriers::SimulatedNetwork* simulator = nullptr;
+  portline::porting::PortingService* porting = nullptr;
 };
 
-int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
+// Only creating a request checks portability: the other commands skip loading the LNP data
+// (`with_lnp` false gives the checker an empty index it never consults).
+int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true, bool with_lnp = false) {
   auto cfg = config::Load(flags, config::ProcessEnvironment());
   if (!cfg) {
     PrintError(cfg.error());
@@ -79,77 +84,29 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true) {
   }
   portline::log::Init(level);
   portline::InitCrypto();
-  auto db = portline::app::OpenStorage(ctx.cfg, 1);
-  if (!db) {
-    PrintError(db.error());
-    return 1;
+  auto built = portline::app::Services::Build(
+      ctx.cfg, ctx.clock, portline::app::ServicesOptions{.pool_size = 2, .with_lnp = with_lnp});
+  if (!built) {
+    PrintError(built.error());
+    return built.error().code == portline::Errc::kInvalidArgument ? kExitConfig : 1;
   }
-  ctx.db = std::move(*db);
-  ctx.accounts = std::make_unique<portline::accounts::Accounts>(*ctx.db, ctx.clock);
-  // Same start-up rule as `serve`, so `key create --org default` works on a fresh data dir.
-  if (!ctx.cfg.default_org.empty()) {
-    if (auto org = ctx.accounts->EnsureDefaultOrg(ctx.cfg.default_org); !org) {
-      PrintError(org.error());
-      return 1;
-    }
-  }
+  ctx.services = std::move(*built);
+  auto& s = *ctx.services;
+  ctx.db = s.db.get();
+  ctx.accounts = s.accounts.get();
+  ctx.box = s.box.get();
+  ctx.sip = s.sip.get();
+  ctx.lnp = s.lnp.get();
+  ctx.checker = s.checker.get();
+  ctx.simulator = s.simulator.get();
+  ctx.porting = s.porting.get();
   return 0;
 }
 
-// Open() plus the SIP service (server key and network data).
-int OpenSip(const config::Flags& flags, Context& ctx) {
-  if (int rc = Open(flags, ctx); rc != 0) {
-    return rc;
-  }
-  auto box = portline::SecretBox::Load(ctx.cfg.secret_key, ctx.cfg.data_dir);
-  auto network = portline::trunks::Network::Load(ctx.cfg.sip_network_file);
-  if (!box || !network) {
-    PrintError(box ? network.error() : box.error());
-    return kExitConfig;
-  }
-  ctx.box = std::move(*box);
-  ctx.sip = std::make_unique<portline::trunks::SipService>(*ctx.db, ctx.clock, *ctx.box,
-                                                           std::move(*network));
-  return 0;
-}
+int OpenSip(const config::Flags& flags, Context& ctx) { return Open(flags, ctx); }
 
-// OpenSip() plus the porting service, built as `serve` builds it: a CLI command is one more node
-// of the workflow (steps it makes due, e.g. by advancing a sandbox clock, run right here).
-// Only creating a request checks portability: the other commands skip loading the LNP data
-// (`with_lnp` false gives the checker an empty index it never consults).
 int OpenPorting(const config::Flags& flags, Context& ctx, bool with_lnp = false) {
-  if (int rc = OpenSip(flags, ctx); rc != 0) {
-    return rc;
-  }
-  const auto& carriers = portline::numbering::CarrierRegistry::Default();
-  auto index = with_lnp
-                   ? portline::numbering::LnpIndex::LoadFileOrDefault(ctx.cfg.lnp_file, carriers)
-                   : portline::Result<portline::numbering::LnpIndex>(
-                         portline::numbering::LnpIndex::Builder().Build());
-  if (!index) {
-    PrintError(index.error());
-    return 1;
-  }
-  ctx.lnp = std::make_unique<portline::numbering::LnpService>(
-      std::make_shared<const portline::numbering::LnpIndex>(std::move(*index)));
-  ctx.checker = std::make_unique<portline::numbering::PortabilityChecker>(
-      *ctx.lnp, carriers, ctx.clock, portline::app::CheckOptionsFrom(ctx.cfg));
-  ctx.simulator =
-      std::make_unique<portline::carriers::SimulatedNetwork>(*ctx.db, carriers, ctx.clock);
-  if (auto seeded = ctx.simulator->Seed(); !seeded) {
-    PrintError(seeded.error());
-    return 1;
-  }
-  ctx.porting = std::make_unique<portline::porting::PortingService>(
-      *ctx.db, ctx.clock, *ctx.box, *ctx.checker, carriers, *ctx.simulator,
-      portline::app::PortingOptionsFrom(ctx.cfg, ctx.clock));
-  ctx.porting->SetPostPortHook(
-      [&ctx](std::string_view org, const std::vector<std::string>& n,
-             const boost::json::object& config) { return ctx.sip->AttachPorted(org, n, config); });
-  ctx.porting->SetPostPortValidator([&ctx](std::string_view org, const boost::json::object& c) {
-    return ctx.sip->ValidateAttach(org, c);
-  });
-  return 0;
+  return Open(flags, ctx, true, with_lnp);
 }
 
 // The request body of a trunk command: --json TEXT or --file PATH ("-" = stdin).

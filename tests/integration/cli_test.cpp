@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <set>
 
 #include "store/database.hpp"
 #include "support/child_process.hpp"
@@ -72,6 +73,23 @@ TEST_F(CliTest, PortRequestsAndTheSandboxFromTheCommandLine) {
   ASSERT_NE(at, std::string::npos) << created.out;
   const std::string id = created.out.substr(at + 19, created.out.find('"', at + 19) - at - 19);
   EXPECT_EQ(created.out.find("A-1"), std::string::npos) << "account numbers are never printed";
+  // Links name where the server is reached: server.public_url, else the configured listener.
+  auto listen_env = env_;
+  listen_env["PORTLINE_LISTEN"] = "127.0.0.1:9123";
+  const std::string other = R"({"phone_numbers": ["+12125550103"], "losing_carrier_information":
+      {"customer_type": "personal", "first_name": "Ann", "last_name": "Lee", "account_number":
+      "A-1", "authorized_representative_email": "ann@example.com", "address": {"street":
+      "1 Elm St", "city": "New York", "state": "NY", "zip": "10001"}}})";
+  auto on_listener = RunPortline({"port", "create", "--org", "sb", "--json", other}, listen_env);
+  EXPECT_NE(on_listener.out.find("\"http://127.0.0.1:9123/sign/"), std::string::npos)
+      << on_listener.out;
+  auto public_env = env_;
+  public_env["PORTLINE_PUBLIC_URL"] = "https://port.example.com";
+  std::string another = other;
+  another.replace(another.find("+12125550103"), 12, "+12125550104");
+  auto on_public = RunPortline({"port", "create", "--org", "sb", "--json", another}, public_env);
+  EXPECT_NE(on_public.out.find("\"https://port.example.com/sign/"), std::string::npos)
+      << on_public.out;
 
   auto list = RunPortline({"port", "list", "--org", "sb"}, env_);
   ASSERT_EQ(list.exit_code, 0) << list.err;
@@ -92,6 +110,25 @@ TEST_F(CliTest, PortRequestsAndTheSandboxFromTheCommandLine) {
   EXPECT_NE(RunPortline({"port", "events", "--org", "sb", id}, env_).out.find("port.canceled"),
             std::string::npos);
   EXPECT_NE(RunPortline({"port", "show", "--org", "sb", "port_nope"}, env_).exit_code, 0);
+  // What the CLI changed reached the webhook outbox, as a change through the API does.
+  {
+    store::StoreOptions so;
+    so.data_dir = dir_.path();
+    so.pool_size = 1;
+    auto db = store::OpenDatabase(so);
+    ASSERT_TRUE(db) << db.error().message;
+    auto lease = (*db)->Acquire();
+    ASSERT_TRUE(lease);
+    auto rows = (*lease)->Query("SELECT type FROM webhook_events WHERE request_id = $1", {id});
+    ASSERT_TRUE(rows);
+    std::set<std::string> types;
+    for (const auto& r : *rows) {
+      types.insert(r.Text(0));
+    }
+    for (const char* t : {"port.created", "port.note_created", "port.canceled"}) {
+      EXPECT_EQ(types.count(t), 1U) << t;
+    }
+  }
 
   auto advanced = RunPortline({"sandbox", "advance", "--org", "sb", "--days", "3"}, env_);
   ASSERT_EQ(advanced.exit_code, 0) << advanced.err;

@@ -1,0 +1,101 @@
+#include "app/services.hpp"
+
+#include <filesystem>
+
+#include "app/app.hpp"
+#include "core/log.hpp"
+#include "trunks/network.hpp"
+
+namespace portline::app {
+
+Services::~Services() = default;
+
+Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, const Clock& clock,
+                                                  ServicesOptions options) {
+  std::unique_ptr<Services> s(new Services(cfg, clock));
+  PORTLINE_ASSIGN_OR_RETURN(s->db, OpenStorage(cfg, options.pool_size));
+  s->accounts = std::make_unique<accounts::Accounts>(*s->db, clock);
+  if (!cfg.default_org.empty()) {
+    PORTLINE_RETURN_IF_ERROR(s->accounts->EnsureDefaultOrg(cfg.default_org).map([](auto&&) {}));
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto box, SecretBox::Load(cfg.secret_key, cfg.data_dir));
+  s->box = std::make_unique<SecretBox>(std::move(box));
+  PORTLINE_ASSIGN_OR_RETURN(auto network, trunks::Network::Load(cfg.sip_network_file));
+  s->sip = std::make_unique<trunks::SipService>(*s->db, clock, *s->box, std::move(network));
+
+  const auto& carriers = numbering::CarrierRegistry::Default();
+  PORTLINE_ASSIGN_OR_RETURN(
+      auto index, options.with_lnp
+                      ? numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers)
+                      : Result<numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
+  if (options.log_loading) {
+    log::Info("lnp data loaded",
+              {{"source", cfg.lnp_file.empty() ? "generated default" : cfg.lnp_file},
+               {"prefixes", static_cast<std::int64_t>(index.assigned_prefixes())},
+               {"ported", static_cast<std::int64_t>(index.ported_count())}});
+  }
+  s->lnp = std::make_unique<numbering::LnpService>(
+      std::make_shared<const numbering::LnpIndex>(std::move(index)));
+  s->checker = std::make_unique<numbering::PortabilityChecker>(*s->lnp, carriers, clock,
+                                                               CheckOptionsFrom(cfg));
+  s->simulator = std::make_unique<carriers::SimulatedNetwork>(*s->db, carriers, clock);
+  PORTLINE_RETURN_IF_ERROR(s->simulator->Seed());
+  s->porting = std::make_unique<porting::PortingService>(
+      *s->db, clock, *s->box, *s->checker, carriers, *s->simulator, PortingOptionsFrom(cfg, clock));
+  Services* self = s.get();
+  s->porting->SetPostPortHook([self](std::string_view org, const std::vector<std::string>& numbers,
+                                     const boost::json::object& config) {
+    return self->sip->AttachPorted(org, numbers, config);
+  });
+  s->porting->SetPostPortValidator([self](std::string_view org, const boost::json::object& config) {
+    return self->sip->ValidateAttach(org, config);
+  });
+  s->blobs =
+      documents::MakeFileBlobStore((std::filesystem::path(cfg.data_dir) / "documents").string());
+  s->documents = std::make_unique<documents::DocumentService>(*s->db, *s->blobs, clock);
+  s->porting->SetDocumentValidator(
+      [self](std::string_view org, const std::vector<std::string>& ids) {
+        return self->documents->RequireAll(org, ids);
+      });
+
+  if (cfg.mail_transport == "smtp") {
+    mail::SmtpOptions smtp;
+    smtp.host = cfg.mail_smtp_host;
+    smtp.port = static_cast<std::uint16_t>(cfg.mail_smtp_port);
+    smtp.starttls = cfg.mail_smtp_starttls;
+    smtp.username = cfg.mail_smtp_username;
+    smtp.password = cfg.mail_smtp_password;
+    smtp.ca_file = cfg.mail_smtp_ca_file;
+    smtp.verify = cfg.mail_smtp_verify;
+    s->mail_sender = mail::MakeSmtpSender(std::move(smtp));
+  } else {
+    s->mail_sender = mail::MakeOutboxSender(
+        cfg.mail_outbox_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "outbox").string()
+                                    : cfg.mail_outbox_dir);
+  }
+  s->mail =
+      std::make_unique<mail::MailService>(*s->db, *s->mail_sender, clock, *s->box, cfg.mail_from);
+  webhooks::WebhookOptions hook_options;
+  hook_options.ca_file = cfg.webhooks_ca_file;
+  s->hooks = std::make_unique<webhooks::WebhookService>(*s->db, *s->box, clock,
+                                                        OutboundGuardFrom(cfg), hook_options);
+  // Every porting event of every node (a server, a CLI command) is recorded for webhooks in the
+  // transaction that made it.
+  s->porting->SetEventSink(
+      [self](store::Connection& c, const std::vector<porting::EventRecord>& events) {
+        std::vector<webhooks::WebhookService::NewEvent> records;
+        records.reserve(events.size());
+        for (const auto& e : events) {
+          records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
+        }
+        auto recorded =
+            webhooks::WebhookService::RecordAll(c, records, ToUnixMillis(self->clock.Now()));
+        if (recorded && self->notify_) {
+          self->notify_();
+        }
+        return recorded;
+      });
+  return s;
+}
+
+}  // namespace portline::app

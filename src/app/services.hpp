@@ -1,0 +1,70 @@
+#pragma once
+// The one composition root of the domain: every service `portline serve` runs, built with its
+// required dependencies (storage, clock, server key, event sink, validators) in one place, so a
+// CLI command is the same node as the server. Before this, the CLI built its own porting service
+// without the webhook event sink, so `portline port cancel` and friends never reached webhooks.
+
+#include <functional>
+#include <memory>
+
+#include "accounts/accounts.hpp"
+#include "carriers/simulator.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/secret_box.hpp"
+#include "documents/service.hpp"
+#include "mail/mail.hpp"
+#include "numbering/check.hpp"
+#include "numbering/lnp.hpp"
+#include "porting/service.hpp"
+#include "store/database.hpp"
+#include "trunks/service.hpp"
+#include "webhooks/service.hpp"
+
+namespace portline::app {
+
+struct ServicesOptions {
+  int pool_size = 2;
+  /// Load the LNP data (the portability check needs it); without, the checker has an empty
+  /// index it never consults (commands that create no request start faster).
+  bool with_lnp = true;
+  /// Log what is loaded (serve) or stay quiet (the CLI keeps stdout for its output).
+  bool log_loading = false;
+};
+
+class Services {
+ public:
+  /// Opens storage (migrated), loads the server key and data, and wires every service.
+  [[nodiscard]] static Result<std::unique_ptr<Services>> Build(const config::Config& cfg,
+                                                               const Clock& clock,
+                                                               ServicesOptions options);
+  Services(const Services&) = delete;
+  Services& operator=(const Services&) = delete;
+  ~Services();
+
+  /// Called after porting events are recorded for webhooks (serve wakes its dispatcher).
+  void SetEventNotifier(std::function<void()> notify) { notify_ = std::move(notify); }
+
+  const config::Config cfg;
+  const Clock& clock;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<accounts::Accounts> accounts;
+  std::unique_ptr<SecretBox> box;
+  std::unique_ptr<trunks::SipService> sip;
+  std::unique_ptr<numbering::LnpService> lnp;
+  std::unique_ptr<numbering::PortabilityChecker> checker;
+  std::unique_ptr<carriers::SimulatedNetwork> simulator;
+  std::unique_ptr<porting::PortingService> porting;
+  std::unique_ptr<documents::BlobStore> blobs;
+  std::unique_ptr<documents::DocumentService> documents;
+  std::unique_ptr<mail::Sender> mail_sender;
+  std::unique_ptr<mail::MailService> mail;
+  std::unique_ptr<webhooks::WebhookService> hooks;
+
+ private:
+  Services(const config::Config& c, const Clock& k) : cfg(c), clock(k) {}
+  std::function<void()> notify_;
+};
+
+}  // namespace portline::app
