@@ -404,7 +404,8 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     return Ok(porting.AddNote(ActorOf(req), req.PathParam("id"), body), 201);
   });
   router.Add("GET", "/v1/sip/port/{id}/notes", [&porting](Request& req) -> Result<Response> {
-    return Ok(porting.Notes(req.OrgId(), req.PathParam("id")));
+    PORTLINE_ASSIGN_OR_RETURN(auto page, ParsePageParams(req, "note", 100, 500));
+    return Ok(porting.Notes(req.OrgId(), req.PathParam("id"), page.cursor, page.limit));
   });
   router.Add("GET", "/v1/sip/port/{id}/activations", [&porting](Request& req) -> Result<Response> {
     return Ok(porting.Activations(req.OrgId(), req.PathParam("id")));

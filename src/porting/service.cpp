@@ -1293,6 +1293,13 @@ Result<Json> PortingService::AddNote(const Actor& actor, std::string_view id, co
   auto add = [&](store::Connection& c) -> Result<Json> {
     PORTLINE_RETURN_IF_ERROR(LockRequest(c, id));
     PORTLINE_RETURN_IF_ERROR(RequireRequest(c, actor.org_id, id));
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto count, c.Query("SELECT COUNT(*) FROM port_notes WHERE request_id = $1", {id}));
+    if (count.at(0).Int(0) >= kMaxNotesPerRequest) {
+      return FailCode(
+          Errc::kConflict, "LIMIT_REACHED",
+          "a port request has at most " + std::to_string(kMaxNotesPerRequest) + " notes");
+    }
     const std::string note_id = NewId("note", clock_.Now());
     const std::string who = author.value_or(actor.who);
     PORTLINE_RETURN_IF_ERROR(
@@ -1310,13 +1317,19 @@ Result<Json> PortingService::AddNote(const Actor& actor, std::string_view id, co
   return store::WithTransaction(*lease, add);
 }
 
-Result<Json> PortingService::Notes(std::string_view org, std::string_view id) {
+Result<Json> PortingService::Notes(std::string_view org, std::string_view id,
+                                   const std::optional<std::string>& after, int limit) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_RETURN_IF_ERROR(RequireRequest(*lease, org, id));
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT id, author, body, created_at FROM port_notes WHERE "
-                              "request_id = $1 ORDER BY id",
-                              {id}));
+                              "request_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                              {id, after.value_or(""), static_cast<std::int64_t>(limit) + 1}));
+  std::optional<std::string> next;
+  if (rows.size() > static_cast<std::size_t>(limit)) {
+    rows.resize(static_cast<std::size_t>(limit));
+    next = rows.back().Text(0);
+  }
   json::array out;
   for (const auto& r : rows) {
     out.push_back(Object{{"id", r.Text(0)},
@@ -1324,7 +1337,8 @@ Result<Json> PortingService::Notes(std::string_view org, std::string_view id) {
                          {"body", r.Text(2)},
                          {"created_at", TimestampJson(r.Int(3))}});
   }
-  return Json(Object{{"notes", std::move(out)}});
+  return Json(Object{{"notes", std::move(out)},
+                     {"next_cursor", next ? json::value(*next) : json::value(nullptr)}});
 }
 
 namespace {

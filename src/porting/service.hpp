@@ -36,6 +36,9 @@ struct PortingOptions {
 };
 
 /// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
+/// Notes a port request may have.
+inline constexpr std::int64_t kMaxNotesPerRequest = 500;
+
 struct Actor {
   std::string org_id;
   std::string who;
@@ -137,7 +140,10 @@ class PortingService {
   [[nodiscard]] Result<Json> Events(std::string_view org, std::string_view id,
                                     std::int64_t after_sequence, int limit);
   [[nodiscard]] Result<Json> AddNote(const Actor& actor, std::string_view id, const Object& body);
-  [[nodiscard]] Result<Json> Notes(std::string_view org, std::string_view id);
+  /// A page of notes, oldest first, after the note id `after`.
+  [[nodiscard]] Result<Json> Notes(std::string_view org, std::string_view id,
+                                   const std::optional<std::string>& after = std::nullopt,
+                                   int limit = 100);
   [[nodiscard]] Result<Json> GetConfiguration(std::string_view org);
   [[nodiscard]] Result<Json> PutConfiguration(std::string_view org, const Object& body);
   [[nodiscard]] Result<Json> Activations(std::string_view org, std::string_view id);

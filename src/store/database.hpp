@@ -250,6 +250,10 @@ struct StoreOptions {
   std::chrono::milliseconds statement_timeout{10000};
 };
 
+/// A PostgreSQL URL with Portline's connection defaults added where it sets none:
+/// connect_timeout=5, TCP keepalives (30 s idle, 10 s apart, 3 probes), tcp_user_timeout=30000.
+[[nodiscard]] std::string WithConnectionDefaults(std::string_view url);
+
 /// Opens the pool the options describe (creating the data directory for SQLite).
 [[nodiscard]] Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options);
 

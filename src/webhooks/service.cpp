@@ -118,15 +118,32 @@ Result<json::value> WebhookService::CreateEndpoint(std::string_view org, const j
   const std::string id = NewId("we", clock_.Now());
   const std::string secret = NewSecret();
   PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto rows,
-      conn->Query("INSERT INTO webhook_endpoints (id, org_id, url, description, event_types, "
-                  "secret, enabled, max_concurrency, created_at, updated_at) VALUES ($1, $2, $3, "
-                  "$4, $5, $6, $7, $8, $9, $9) RETURNING " +
-                      std::string(kEndpointColumns),
-                  {id, std::string(org), *url, description.value_or(""), types.value_or("[\"*\"]"),
-                   box_.Seal(secret), static_cast<std::int64_t>(enabled.value_or(true) ? 1 : 0),
-                   concurrency.value_or(2), now}));
+  auto create = [&](store::Connection& c) -> Result<store::Rows> {
+    // The organization's row serializes its creates (SQLite's one writer does already), so the
+    // cap holds under concurrent requests.
+    if (c.backend() == store::Backend::kPostgres) {
+      PORTLINE_RETURN_IF_ERROR(
+          c.Query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", {org}).map([](auto&&) {
+          }));
+    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto count, c.Query("SELECT COUNT(*) FROM webhook_endpoints WHERE org_id = $1", {org}));
+    if (count.at(0).Int(0) >= kMaxEndpointsPerOrg) {
+      return FailCode(Errc::kConflict, "LIMIT_REACHED",
+                      "an organization has at most " + std::to_string(kMaxEndpointsPerOrg) +
+                          " webhook endpoints; delete one first (one endpoint can take every "
+                          "event type)");
+    }
+    return c.Query(
+        "INSERT INTO webhook_endpoints (id, org_id, url, description, event_types, "
+        "secret, enabled, max_concurrency, created_at, updated_at) VALUES ($1, $2, $3, "
+        "$4, $5, $6, $7, $8, $9, $9) RETURNING " +
+            std::string(kEndpointColumns),
+        {id, std::string(org), *url, description.value_or(""), types.value_or("[\"*\"]"),
+         box_.Seal(secret), static_cast<std::int64_t>(enabled.value_or(true) ? 1 : 0),
+         concurrency.value_or(2), now});
+  };
+  PORTLINE_ASSIGN_OR_RETURN(auto rows, store::WithTransaction(*conn, create));
   json::value out = EndpointJson(rows.at(0));
   out.as_object()["secret"] = secret;  // shown once
   return out;

@@ -30,6 +30,9 @@
 
 namespace portline::webhooks {
 
+/// Endpoints an organization may have (one endpoint can subscribe to every event type).
+inline constexpr std::int64_t kMaxEndpointsPerOrg = 20;
+
 struct WebhookOptions {
   std::chrono::milliseconds timeout{15000};  // per delivery
   int batch = 200;                           // deliveries claimed per round

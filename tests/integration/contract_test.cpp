@@ -190,6 +190,22 @@ TEST_P(Contract, SyntaxErrorIsInternalWithDetail) {
   EXPECT_TRUE(db_->Ping());  // the connection is still usable
 }
 
+// Every PostgreSQL connection gets deadlines unless the URL sets its own (the PostgreSQL runs
+// of this suite connect with them, so libpq accepts every one).
+TEST(StoreOptionsTest, PostgresUrlsGetConnectionDeadlines) {
+  const std::string plain = store::WithConnectionDefaults("postgres://u@h/db");
+  for (const char* want :
+       {"?connect_timeout=5", "&keepalives=1", "&keepalives_idle=30", "&keepalives_interval=10",
+        "&keepalives_count=3", "&tcp_user_timeout=30000"}) {
+    EXPECT_NE(plain.find(want), std::string::npos) << want << " in " << plain;
+  }
+  const std::string own =
+      store::WithConnectionDefaults("postgres://u@h/db?sslmode=require&tcp_user_timeout=5000");
+  EXPECT_NE(own.find("?sslmode=require&tcp_user_timeout=5000&connect_timeout=5"), std::string::npos)
+      << own;
+  EXPECT_EQ(own.find("tcp_user_timeout=30000"), std::string::npos) << own;
+}
+
 TEST_P(Contract, PoolHandsOutEachConnectionOnce) {
   auto a = db_->Acquire();
   auto b = db_->Acquire();

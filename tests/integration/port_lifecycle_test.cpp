@@ -681,6 +681,31 @@ TEST_P(PortLifecycle, DraftThenSubmitByPutAndNotes) {
   auto notes = Data(Call(*api_, "GET", "/v1/sip/port/" + id + "/notes", sb_));
   ASSERT_EQ(notes.at("notes").as_array().size(), 1U);
   EXPECT_EQ(Count(EventTypes(id), "port.note_created"), 1U);
+  // Notes are bounded per request and read in pages.
+  for (std::int64_t i = 1; i < porting::kMaxNotesPerRequest; ++i) {
+    ASSERT_EQ(Call(*api_, "POST", "/v1/sip/port/" + id + "/notes", sb_, R"({"body": "n"})").status,
+              201);
+  }
+  auto over = Call(*api_, "POST", "/v1/sip/port/" + id + "/notes", sb_, R"({"body": "n"})");
+  EXPECT_EQ(over.status, 409) << over.body;
+  EXPECT_NE(over.body.find("LIMIT_REACHED"), std::string::npos);
+  std::set<std::string> seen_notes;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = Data(Call(
+        *api_, "GET",
+        "/v1/sip/port/" + id + "/notes?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor),
+        sb_));
+    for (const auto& n : page.at("notes").as_array()) {
+      EXPECT_TRUE(seen_notes.insert(std::string(n.at("id").as_string())).second);
+    }
+    cursor =
+        page.at("next_cursor").is_null() ? "" : std::string(page.at("next_cursor").as_string());
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen_notes.size(), static_cast<std::size_t>(porting::kMaxNotesPerRequest));
+  EXPECT_EQ(pages, 3);
   // Configuration defaults apply to new requests.
   auto cfg = Call(*api_, "PUT", "/v1/sip/port/configuration", sb_,
                   R"({"default_port_time": "11:30", "default_timezone": "America/Chicago",

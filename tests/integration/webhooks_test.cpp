@@ -222,6 +222,23 @@ TEST_P(WebhooksTest, SignedOrderedAndEachEventOnce) {
 }
 
 // Deleting an endpoint ends what it had queued or in flight, and only for its own organization.
+TEST_P(WebhooksTest, EndpointsPerOrganizationAreCapped) {
+  for (std::int64_t i = 0; i < webhooks::kMaxEndpointsPerOrg; ++i) {
+    auto r = Call(*api_, "POST", "/v1/webhooks/endpoints", key_,
+                  R"({"url": "https://hooks.example.com/)" + std::to_string(i) + R"("})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  auto over = Call(*api_, "POST", "/v1/webhooks/endpoints", key_,
+                   R"({"url": "https://hooks.example.com/one-more"})");
+  EXPECT_EQ(over.status, 409) << over.body;
+  EXPECT_NE(over.body.find("LIMIT_REACHED"), std::string::npos);
+  // Another organization has its own allowance.
+  EXPECT_EQ(Call(*api_, "POST", "/v1/webhooks/endpoints", NewOrgKey("other"),
+                 R"({"url": "https://hooks.example.com/x"})")
+                .status,
+            201);
+}
+
 TEST_P(WebhooksTest, DeletingAnEndpointEndsItsQueueAndNothingElse) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url());
