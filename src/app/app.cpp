@@ -11,11 +11,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/array.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
@@ -88,6 +91,62 @@ porting::PortingOptions PortingOptionsFrom(const config::Config& cfg, const Cloc
 }
 
 namespace {
+// Runs `fn`; an exception it throws is logged and counted (metric background_exception{where})
+// instead of ending the process or silently killing a loop.
+template <typename F>
+void CountingExceptions(api::Metrics& metrics, std::string_view where, F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    metrics.Increment("background_exception", where);
+    log::Error("background work threw", {{"where", where}, {"error", e.what()}});
+  } catch (...) {
+    metrics.Increment("background_exception", where);
+    log::Error("background work threw", {{"where", where}});
+  }
+}
+
+// A thread that runs `fn` every `interval` until destroyed (which wakes and joins it).
+class BackgroundLoop {
+ public:
+  BackgroundLoop(std::string name, std::chrono::milliseconds interval, api::Metrics& metrics,
+                 std::function<void()> fn)
+      : name_(std::move(name)),
+        interval_(interval),
+        metrics_(metrics),
+        fn_(std::move(fn)),
+        thread_([this] { Run(); }) {}
+  BackgroundLoop(const BackgroundLoop&) = delete;
+  BackgroundLoop& operator=(const BackgroundLoop&) = delete;
+  ~BackgroundLoop() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      lock.unlock();
+      CountingExceptions(metrics_, name_, fn_);
+      lock.lock();
+      wake_.wait_for(lock, interval_, [this] { return stop_; });
+    }
+  }
+  std::string name_;
+  std::chrono::milliseconds interval_;
+  api::Metrics& metrics_;
+  std::function<void()> fn_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once everything it uses is built
+};
+
 // Purges expired idempotency records once an hour, on the worker pool.
 void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::Api& api) {
   timer.expires_after(std::chrono::hours(1));
@@ -298,19 +357,18 @@ int Serve(const config::Config& cfg) {
           // Batches of up to 500 steps: each is a handful of statements whatever its size
           // (docs/benchmarks.md, port requests), and its requests stay locked for its commit.
           constexpr int kBatch = 500;
-          for (int round = 0; round < 10; ++round) {
-            auto ran = porting.RunDue(std::nullopt, kBatch);
-            if (!ran) {
-              log::Warn("workflow poll failed", {{"error", ran.error().message}});
-              break;
+          CountingExceptions(metrics, "workflow", [&] {
+            for (int round = 0; round < 10; ++round) {
+              auto ran = porting.RunDue(std::nullopt, kBatch);
+              if (!ran) {
+                log::Warn("workflow poll failed", {{"error", ran.error().message}});
+                break;
+              }
+              if (*ran < kBatch) {
+                break;
+              }
             }
-            if (*ran < kBatch) {
-              break;
-            }
-          }
-          if (auto sent = mail_service.RunDue(50); !sent) {
-            log::Warn("mail delivery poll failed", {{"error", sent.error().message}});
-          }
+          });
           workflow_busy.store(false);
         });
       }
@@ -318,6 +376,15 @@ int Serve(const config::Config& cfg) {
     });
   };
   tick_workflow();
+
+  // E-mail goes out on a thread of its own: a slow or silent SMTP server delays only e-mail,
+  // never the porting workflow or an API worker.
+  BackgroundLoop mail_loop(
+      "mail", std::chrono::milliseconds(cfg.worker_interval_ms), metrics, [&mail_service] {
+        if (auto sent = mail_service.RunDue(50); !sent) {
+          log::Warn("mail delivery poll failed", {{"error", sent.error().message}});
+        }
+      });
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signo) {

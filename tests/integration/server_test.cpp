@@ -1,11 +1,14 @@
 // The real `portline serve` binary on 127.0.0.1:0, over SQLite and over PostgreSQL, talked to
 // over raw sockets so that malformed, oversized and slow requests can be sent too.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <thread>
 
+#include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/pg.hpp"
 #include "support/server_process.hpp"
@@ -385,6 +388,62 @@ TEST_P(ServerTest, AcceptedWorkSurvivesSigkill) {
   auto again = HttpRequest(port(), "GET", "/v1/organization", "", {{"authorization", secret}});
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
+}
+
+// E-mail has a thread of its own: an SMTP server that accepts and never answers delays the
+// e-mail, never the porting workflow (it used to run in the workflow's tick, which then waited
+// for the SMTP timeout before any step ran).
+TEST(ServerMail, ASilentSmtpServerNeverStallsTheWorkflow) {
+  std::uint16_t smtp_port = 0;
+  const int silent = testing::ListenTcp("127.0.0.1", smtp_port);  // accepts, never answers
+  ASSERT_GE(silent, 0);
+  testing::TempDir dir;
+  const std::map<std::string, std::string> env{
+      {"PORTLINE_DATA_DIR", dir.path()},
+      {"PORTLINE_MAIL_TRANSPORT", "smtp"},
+      {"PORTLINE_MAIL_SMTP_HOST", "127.0.0.1"},
+      {"PORTLINE_MAIL_SMTP_PORT", std::to_string(smtp_port)},
+      {"PORTLINE_MAIL_SMTP_STARTTLS", "false"},
+      {"PORTLINE_WORKER_INTERVAL_MS", "50"},
+      {"PORTLINE_RATE_LIMIT_PER_SECOND", "0"}};
+  testing::ServerProcess server({}, env);
+  ASSERT_NE(server.port(), 0) << server.stderr_text();
+  auto key = testing::RunPortline({"key", "create", "--org", "default"}, env);
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::map<std::string, std::string> auth{
+      {"Authorization", "Bearer " + key.out.substr(0, key.out.find('\n'))},
+      {"Content-Type", "application/json"}};
+  const std::string body = R"({"phone_numbers": ["+14155550100"], "losing_carrier_information":
+    {"customer_type": "business", "business_name": "Acme Corp", "first_name": "Jane",
+    "last_name": "Doe", "account_number": "ACC-12345", "authorized_representative_email":
+    "jane@acme.example", "address": {"street": "123 Main St", "city": "San Francisco",
+    "state": "CA", "zip": "94105"}}, "pin": "1234"})";
+  auto created = HttpRequest(server.port(), "POST", "/v1/sip/port/initiate", body, auth);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const auto data = Json(created->body).at("data");
+  const std::string id(data.at("port_request_id").as_string());
+  const std::string url(data.at("signature_url").as_string());
+  // The signature e-mail is being sent once the SMTP server has a connection waiting.
+  pollfd pending{silent, POLLIN, 0};
+  ASSERT_EQ(::poll(&pending, 1, 5000), 1) << "the signature e-mail was never attempted";
+  auto signed_page = HttpRequest(server.port(), "POST", url.substr(url.find("/sign/")),
+                                 "name=Jane+Doe&consent=yes",
+                                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_TRUE(signed_page);
+  ASSERT_EQ(signed_page->status, 200) << signed_page->body;
+  // The submit step is due now: the workflow runs it at its next tick, e-mail or not.
+  bool submitted = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!submitted && std::chrono::steady_clock::now() < deadline) {
+    auto events = HttpRequest(server.port(), "GET", "/v1/sip/port/" + id + "/events", "", auth);
+    submitted = events && events->body.find("port.order_submitted") != std::string::npos;
+    if (!submitted) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+    }
+  }
+  EXPECT_TRUE(submitted) << "the workflow waited for the SMTP server";
+  ::close(silent);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, ::testing::Values("sqlite", "postgres"),
