@@ -36,6 +36,9 @@ struct PortingOptions {
 };
 
 /// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
+/// Attempts of a workflow step before it is dead (about nine hours of retries at 1 s … 1 h).
+inline constexpr std::int64_t kMaxStepAttempts = 20;
+
 /// Notes a port request may have.
 inline constexpr std::int64_t kMaxNotesPerRequest = 500;
 

@@ -723,8 +723,43 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
   for (auto& f : failures) {
     std::move(f.begin(), f.end(), std::back_inserter(failed));
   }
-  // Failed steps are retried later with exponential backoff (1 s … 1 h).
+  // Failed steps are retried later with exponential backoff (1 s … 1 h), up to
+  // kMaxStepAttempts; then the step is dead: out of the queue, kept with its error, and the
+  // request says so (port.step_failed).
   for (const auto& [job, error] : failed) {
+    if (job->attempts + 1 >= kMaxStepAttempts) {  // this run was that attempt
+      log::Error("workflow step failed for good", {{"job", job->id},
+                                                   {"kind", job->kind},
+                                                   {"request", job->request_id},
+                                                   {"attempts", job->attempts},
+                                                   {"error", error.message}});
+      PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+      auto bury = [&](store::Connection& c) -> Result<void> {
+        PORTLINE_RETURN_IF_ERROR(LockRequest(c, job->request_id));
+        PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(c, job->org_id));
+        PORTLINE_ASSIGN_OR_RETURN(
+            auto moved,
+            c.Execute("INSERT INTO port_dead_steps (id, org_id, request_id, order_id, kind, "
+                      "due_at, payload, attempts, last_error, created_at, dead_at) SELECT id, "
+                      "org_id, request_id, order_id, kind, due_at, payload, attempts, $1, "
+                      "created_at, $2 FROM port_jobs WHERE id = $3 AND lease_owner = $4",
+                      {error.message, t.now_ms(), job->id, options_.node_id}));
+        if (moved == 0) {
+          return {};  // another node holds it now
+        }
+        PORTLINE_RETURN_IF_ERROR(
+            c.Execute("DELETE FROM port_jobs WHERE id = $1", {job->id}).map([](auto) {}));
+        return Event(c, job->request_id, job->org_id, "port.step_failed", "system",
+                     Object{{"step", job->kind},
+                            {"order_id", job->order_id.empty() ? json::value(nullptr)
+                                                               : json::value(job->order_id)},
+                            {"attempts", job->attempts},
+                            {"error", error.message}},
+                     t.now_ms());
+      };
+      PORTLINE_RETURN_IF_ERROR(store::WithTransaction(*lease, bury));
+      continue;
+    }
     const std::int64_t backoff =
         std::min<std::int64_t>(3600000, 1000LL << std::min<std::int64_t>(job->attempts, 12));
     log::Warn("workflow step failed; will retry", {{"job", job->id},

@@ -809,6 +809,37 @@ TEST_P(PortLifecycle, BigBatchesEndAsStepByStep) {
   EXPECT_EQ((*rows)[0].Int(0), 160);
 }
 
+// A step that keeps failing stops: after kMaxStepAttempts it leaves the queue for
+// port_dead_steps with its error, and the request gets one port.step_failed event.
+TEST_P(PortLifecycle, AStepThatKeepsFailingEndsDeadWithAnEvent) {
+  auto created = CreateFor({kAcme1});
+  const std::string id(created.at("port_request_id").as_string());
+  const std::string org = accounts_->FindOrg("sandbox-co")->id;
+  ASSERT_TRUE(
+      (*db_->Acquire())
+          ->Execute("INSERT INTO port_jobs (id, org_id, request_id, kind, due_at, payload, "
+                    "created_at) VALUES ('pjob_broken', $1, $2, 'no_such_step', 0, '{}', 0)",
+                    {org, id}));
+  for (int i = 0; i < porting::kMaxStepAttempts + 5; ++i) {
+    ASSERT_TRUE(porting_->RunDue(org, 10));
+    clock_.Advance(std::chrono::hours(2));  // past any backoff
+  }
+  {
+    auto lease = db_->Acquire();  // the pool has one connection: give it back before the API
+    ASSERT_TRUE(lease);
+    auto queued = (*lease)->Query("SELECT 1 FROM port_jobs WHERE id = 'pjob_broken'", {});
+    ASSERT_TRUE(queued);
+    EXPECT_TRUE(queued->empty()) << "a dead step is not retried";
+    auto dead = (*lease)->Query(
+        "SELECT attempts, last_error FROM port_dead_steps WHERE id = 'pjob_broken'", {});
+    ASSERT_TRUE(dead);
+    ASSERT_EQ(dead->size(), 1U);
+    EXPECT_EQ((*dead)[0].Int(0), porting::kMaxStepAttempts);
+    EXPECT_NE((*dead)[0].Text(1).find("no_such_step"), std::string::npos);
+  }
+  EXPECT_EQ(Count(EventTypes(id), "port.step_failed"), 1U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PortLifecycle, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
