@@ -128,6 +128,22 @@ std::string_view CountryOfStateCode(std::string_view code) {
   return {};
 }
 
+std::string_view StateName(std::string_view code) {
+  for (const auto& [n, c] : kStates) {
+    if (c == code) {
+      return n;
+    }
+  }
+  return {};
+}
+
+std::string_view WithoutStateSuffix(std::string_view place) {
+  if (place.size() > 4 && place[place.size() - 4] == ',' && place[place.size() - 3] == ' ') {
+    return place.substr(0, place.size() - 4);
+  }
+  return place;
+}
+
 std::string_view StateCode(std::string_view name) {
   for (const auto& [n, code] : kStates) {
     if (n == name) {
@@ -181,9 +197,11 @@ std::vector<CheckResult> PortabilityChecker::Check(
     if (!n.region.empty()) {
       r.has_location = true;
       r.country = n.region;
-      r.state = n.state;
+      // The tables name some area codes by a city ("Chicago, IL") rather than a state: the
+      // location says state (a code), state name and city each in its own field.
       r.state_code = StateCode(n.state);
-      r.city = n.city;
+      r.state = StateName(r.state_code);
+      r.city = WithoutStateSuffix(n.city.empty() && r.state != n.state ? n.state : n.city);
     }
     if (n.type == NumberType::kInvalid || n.type == NumberType::kN11) {
       r.number_type = "invalid";
@@ -291,8 +309,9 @@ std::string PortabilityChecker::ToJson(const std::vector<CheckResult>& results) 
     if (r.has_location) {
       out += ",\"location\":{";
       AppendField(out, "country", r.country, false);
-      AppendField(out, "state", r.state);
+      AppendField(out, "state", r.state_code);
       AppendField(out, "state_code", r.state_code);
+      AppendField(out, "state_name", r.state);
       if (r.city.empty()) {
         out += ",\"city\":null";
       } else {

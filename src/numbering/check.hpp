@@ -28,15 +28,19 @@ struct CheckResult {
   bool fast_port_eligible = false;
   const Carrier* carrier = nullptr;
   bool has_location = false;
-  std::string_view country, state, state_code, city;
-  std::string earliest_port_date;  // "YYYY-MM-DD"; empty when not portable
-  std::string_view reason_code;    // empty when portable
+  std::string_view country, state, state_code, city;  // state: its name; state_code: "CA"
+  std::string earliest_port_date;                     // "YYYY-MM-DD"; empty when not portable
+  std::string_view reason_code;                       // empty when portable
   std::string reason_message;
   std::vector<std::string> next_steps;
 };
 
 /// Two-letter code of a US state (or DC) or Canadian province/territory from its name, or "".
 [[nodiscard]] std::string_view StateCode(std::string_view name);
+/// The name of a US state (or DC) or Canadian province/territory from its code, or "".
+[[nodiscard]] std::string_view StateName(std::string_view code);
+/// "San Francisco" for "San Francisco, CA"; anything else unchanged.
+[[nodiscard]] std::string_view WithoutStateSuffix(std::string_view place);
 /// "US" or "CA" for a state/province code ("CA" → "US", "ON" → "CA"), or "" if unknown.
 [[nodiscard]] std::string_view CountryOfStateCode(std::string_view code);
 

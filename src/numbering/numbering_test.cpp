@@ -10,6 +10,7 @@
 #include "numbering/check.hpp"
 #include "numbering/lnp.hpp"
 #include "numbering/nanp.hpp"
+#include "numbering/timezone.hpp"
 #include "support/fake_clock.hpp"
 
 namespace portline::numbering {
@@ -124,6 +125,19 @@ TEST(CalendarTest, EarliestPortDate) {
   // Landing on Christmas Day moves to the next business day.
   EXPECT_EQ(FormatDate(EarliestPortDate(D(2026, 12, 18), 7, 1, Country::kUs)), "2026-12-28");
   EXPECT_EQ(FormatDate(EarliestPortDate(D(2026, 12, 18), 7, 1, Country::kCa)), "2026-12-29");
+}
+
+TEST(TimeZoneTest, OldUsNamesAreAliases) {
+  for (const auto& [alias, zone] :
+       std::vector<std::pair<std::string, std::string>>{{"US/Eastern", "America/New_York"},
+                                                        {"US/Central", "America/Chicago"},
+                                                        {"US/Mountain", "America/Denver"},
+                                                        {"US/Pacific", "America/Los_Angeles"}}) {
+    const TimeZone* z = FindTimeZone(alias);
+    ASSERT_NE(z, nullptr) << alias;
+    EXPECT_EQ(z->name, zone);
+  }
+  EXPECT_EQ(FindTimeZone("US/Nowhere"), nullptr);
 }
 
 TEST(LnpTest, IndexMatchesBruteForceOnRandomData) {
@@ -270,6 +284,14 @@ TEST(CheckTest, ReasonsAndFields) {
   EXPECT_TRUE(r.at(0).at("pin_required").as_bool());
   EXPECT_EQ(r.at(0).at("carrier").at("spid").as_string(), "S101");
   EXPECT_EQ(r.at(0).at("location").at("state_code").as_string(), "CA");
+  EXPECT_EQ(r.at(0).at("location").at("state").as_string(), "CA");  // a code, as documented
+  EXPECT_EQ(r.at(0).at("location").at("state_name").as_string(), "California");
+  if (const auto& city = r.at(0).at("location").at("city"); city.is_string()) {
+    EXPECT_EQ(std::string(city.as_string()).find(", CA"), std::string::npos) << city;
+  }
+  EXPECT_EQ(WithoutStateSuffix("Chicago, IL"), "Chicago");
+  EXPECT_EQ(StateCode("Chicago, IL"), "IL");
+  EXPECT_EQ(StateName("IL"), "Illinois");
   EXPECT_EQ(r.at(0).at("earliest_port_date").as_string(), "2026-11-30");
   EXPECT_EQ(code(1), "carrier_not_supported");
   EXPECT_EQ(code(2), "no_coverage");  // BC is not in the coverage list

@@ -40,6 +40,18 @@ const std::vector<TimeZone>& TimeZones() {
 }
 
 const TimeZone* FindTimeZone(std::string_view name) {
+  // The old US/* names carriers such as Sinch still send, as their IANA links have them.
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"US/Eastern", "America/New_York"}, {"US/Central", "America/Chicago"},
+      {"US/Mountain", "America/Denver"},  {"US/Pacific", "America/Los_Angeles"},
+      {"US/Arizona", "America/Phoenix"},  {"US/Alaska", "America/Anchorage"},
+      {"US/Hawaii", "Pacific/Honolulu"}};
+  for (const auto& [alias, zone] : kAliases) {
+    if (name == alias) {
+      name = zone;
+      break;
+    }
+  }
   const auto& zones = TimeZones();
   const auto it = std::find_if(zones.begin(), zones.end(),
                                [name](const TimeZone& z) { return z.name == name; });

@@ -1,6 +1,9 @@
 #include "sip/transaction.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "sip/syntax.hpp"
@@ -23,25 +26,19 @@ bool Due(const std::optional<TxClock::time_point>& t, TxClock::time_point now) {
   return t && *t <= now;
 }
 
+// Branches and tags from the CSPRNG (RFC 3261 §8.1.1.7 and §19.3 want them unguessable: a
+// predictable tag or branch lets an off-path attacker forge a dialog's or a transaction's
+// messages).
 std::string RandomBase32(std::size_t n) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }();
+  std::string raw(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n)) != 1) {
+    std::abort();  // no randomness: nothing safe to send
+  }
   std::string out;
   out.reserve(n);
-  std::uint64_t bits = 0;
-  int left = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (left < 5) {
-      bits = rng();
-      left = 64;
-    }
-    out.push_back(kAlphabet[bits & 31U]);
-    bits >>= 5;
-    left -= 5;
+  for (char c : raw) {
+    out.push_back(kAlphabet[static_cast<unsigned char>(c) & 31U]);
   }
   return out;
 }
