@@ -20,7 +20,25 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
   }
   PORTLINE_ASSIGN_OR_RETURN(auto box, SecretBox::Load(cfg.secret_key, cfg.data_dir));
   s->box = std::make_unique<SecretBox>(std::move(box));
-  PORTLINE_ASSIGN_OR_RETURN(auto network, trunks::Network::Load(cfg.sip_network_file));
+  // What /v1/sip/firewall-ips and /v1/sip/outbound-setup report: this deployment, as
+  // configured (or a network file describing its regions); never another company's hosts.
+  trunks::Deployment deployment;
+  deployment.public_host = cfg.sip_public_host;
+  for (std::size_t start = 0; start < cfg.sip_public_ips.size();) {
+    const auto comma = cfg.sip_public_ips.find(',', start);
+    const std::string ip = cfg.sip_public_ips.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!ip.empty()) {
+      deployment.public_ips.push_back(ip);
+    }
+    start = comma == std::string::npos ? cfg.sip_public_ips.size() : comma + 1;
+  }
+  for (const auto& l :
+       config::ParseSipListen(cfg.sip_listen).value_or(std::vector<config::SipListener>{})) {
+    deployment.listeners.push_back({l.transport, l.port});
+  }
+  deployment.rtp_ports = cfg.sip_rtp_ports;
+  PORTLINE_ASSIGN_OR_RETURN(auto network, trunks::Network::Load(cfg.sip_network_file, deployment));
   s->sip = std::make_unique<trunks::SipService>(*s->db, clock, *s->box, std::move(network));
 
   const auto& carriers = numbering::CarrierRegistry::Default();

@@ -40,8 +40,11 @@ struct Config {
   std::string secret_key;      // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)
   std::string outbound_allow;  // CIDRs outbound connections may reach despite being non-public
   // sip
-  std::string sip_network_file;  // regions, IPs, ports; empty: the built-in default
-  std::string sip_listen;        // "udp:127.0.0.1:5060,tcp:[::1]:5060,tls:0.0.0.0:5061"; empty: off
+  std::string sip_network_file;  // regions, IPs, ports; empty: this deployment (the keys below)
+  std::string sip_public_host;   // the name (or address) customers send SIP to; empty: unset
+  std::string sip_public_ips;    // "203.0.113.10,203.0.113.11": where SIP and media come from
+  std::string sip_rtp_ports = "10000-20000";  // the media port range customers must open
+  std::string sip_listen;  // "udp:127.0.0.1:5060,tcp:[::1]:5060,tls:0.0.0.0:5061"; empty: off
   std::string sip_tls_cert_file;  // PEM chain for TLS listeners (and client certificate)
   std::string sip_tls_key_file;
   std::string sip_tls_ca_file;          // trust anchors for peers; empty: the system store

@@ -2,14 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <fstream>
-#include <span>
 #include <sstream>
 
-#include "core/embedded.hpp"
 #include "core/json_util.hpp"
-
-std::span<const portline::EmbeddedFile> PortlineNetworkDefault();
 
 namespace portline::trunks {
 
@@ -75,17 +72,57 @@ Result<Network> Network::Parse(std::string_view json_text) {
   return net;
 }
 
-Network Network::Default() {
-  auto net = Parse(PortlineNetworkDefault().front().data);
-  if (!net) {
-    std::abort();  // the embedded file is checked by a unit test
+Network Network::ForDeployment(const Deployment& d) {
+  Region r;
+  r.id = "default";
+  r.name = d.public_host.empty() ? "This deployment" : d.public_host;
+  r.sip_server = d.public_host;
+  if (d.public_host.empty()) {
+    r.unconfigured.emplace_back("sip.public_host");
   }
-  return *net;
+  r.ip_addresses = d.public_ips;
+  if (d.public_ips.empty()) {
+    r.unconfigured.emplace_back("sip.public_ips");
+  }
+  // Customers are best sent to TLS, then TCP, then UDP: the listener of the first kind found.
+  const Deployment::Listener* best = nullptr;
+  for (const char* kind : {"tls", "tcp", "udp"}) {
+    for (const auto& l : d.listeners) {
+      if (best == nullptr && l.transport == kind) {
+        best = &l;
+      }
+    }
+  }
+  if (best != nullptr) {
+    r.sip_port = best->port;
+    r.sip_transport = best->transport;
+  } else {
+    r.sip_port = 0;
+    r.sip_transport.clear();
+    r.unconfigured.emplace_back("sip.listen");
+  }
+  for (const auto& l : d.listeners) {
+    std::string t = l.transport;
+    std::transform(t.begin(), t.end(), t.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const std::string entry = std::to_string(l.port) + " " + t;
+    if (r.sip_ports.find(entry) == std::string::npos) {
+      r.sip_ports += (r.sip_ports.empty() ? "" : ", ") + entry;
+    }
+  }
+  r.rtp_ports = d.rtp_ports.empty() ? std::string() : d.rtp_ports + " UDP";
+  if (d.rtp_ports.empty()) {
+    r.unconfigured.emplace_back("sip.rtp_ports");
+  }
+  Network net;
+  net.default_region = r.id;
+  net.regions.push_back(std::move(r));
+  return net;
 }
 
-Result<Network> Network::Load(const std::string& path) {
+Result<Network> Network::Load(const std::string& path, const Deployment& self) {
   if (path.empty()) {
-    return Default();
+    return ForDeployment(self);
   }
   std::ifstream in(path);
   if (!in) {

@@ -901,15 +901,30 @@ Result<const Region*> PickRegion(const Network& net, const std::optional<std::st
 }
 }  // namespace
 
+namespace {
+json::array Unconfigured(const Region& r) {
+  json::array out;
+  for (const auto& key : r.unconfigured) {
+    out.emplace_back(key);
+  }
+  return out;
+}
+}  // namespace
+
 Result<json::value> SipService::FirewallIps(const std::optional<std::string>& region) const {
   PORTLINE_ASSIGN_OR_RETURN(const Region* r, PickRegion(network_, region));
   json::array ips;
   for (const auto& ip : r->ip_addresses) {
     ips.emplace_back(ip);
   }
+  auto text_or_null = [](const std::string& v) {
+    return v.empty() ? json::value() : json::value(v);
+  };
   return json::object{{"region", r->id},
                       {"ip_addresses", std::move(ips)},
-                      {"ports", json::object{{"sip", r->sip_ports}, {"rtp", r->rtp_ports}}}};
+                      {"ports", json::object{{"sip", text_or_null(r->sip_ports)},
+                                             {"rtp", text_or_null(r->rtp_ports)}}},
+                      {"unconfigured", Unconfigured(*r)}};
 }
 
 Result<json::value> SipService::OutboundSetup(std::string_view org,
@@ -919,15 +934,20 @@ Result<json::value> SipService::OutboundSetup(std::string_view org,
   std::string transport = r->sip_transport;
   std::transform(transport.begin(), transport.end(), transport.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const bool known = !r->sip_server.empty() && r->sip_port > 0;
   json::object data{
       {"region", r->id},
-      {"sip_server", r->sip_server},
-      {"port", r->sip_port},
-      {"transport", r->sip_transport},
-      {"instructions", "Configure your PBX to send SIP INVITE requests to " + r->sip_server + ":" +
-                           std::to_string(r->sip_port) + " over " + transport +
-                           ". Whitelist the IP addresses from /v1/sip/firewall-ips."},
-      {"credentials", nullptr}};
+      {"sip_server", r->sip_server.empty() ? json::value() : json::value(r->sip_server)},
+      {"port", r->sip_port > 0 ? json::value(r->sip_port) : json::value()},
+      {"transport", r->sip_transport.empty() ? json::value() : json::value(r->sip_transport)},
+      {"instructions",
+       known ? "Configure your PBX to send SIP INVITE requests to " + r->sip_server + ":" +
+                   std::to_string(r->sip_port) + " over " + transport +
+                   ". Whitelist the IP addresses from /v1/sip/firewall-ips."
+             : std::string("This deployment has not said where customers send SIP yet: its "
+                           "operator sets sip.public_host and sip.listen (see unconfigured).")},
+      {"credentials", nullptr},
+      {"unconfigured", Unconfigured(*r)}};
   if (raw) {
     PORTLINE_ASSIGN_OR_RETURN(auto config, Get(org, raw));
     const auto& inbound = config.at("inbound");

@@ -136,16 +136,34 @@ TEST(E164Test, Normalizes) {
   }
 }
 
-TEST(NetworkTest, DefaultHasTheSeedRegions) {
-  const Network net = Network::Default();
-  EXPECT_EQ(net.default_region, "us1");
-  ASSERT_NE(net.Find("us1"), nullptr);
-  EXPECT_EQ(net.Find("us1")->ip_addresses.size(), 26U);
-  EXPECT_EQ(net.Find("us1")->ip_addresses.front(), "35.80.235.26");
-  EXPECT_EQ(net.Find("eu1")->ip_addresses.size(), 10U);
-  EXPECT_EQ(net.Find("asia1")->ip_addresses.size(), 6U);
-  EXPECT_EQ(net.Find("us1")->rtp_ports, "10000-20000 UDP");
-  EXPECT_EQ(net.Find("mars1"), nullptr);
+// Without a network file the deployment describes itself; what it has not configured is
+// reported as such, never filled in with another company's hosts.
+TEST(NetworkTest, ADeploymentDescribesItselfAndSaysWhatIsUnset) {
+  const Network empty = Network::Default();
+  ASSERT_EQ(empty.regions.size(), 1U);
+  const Region& e = empty.regions[0];
+  EXPECT_EQ(empty.default_region, "default");
+  EXPECT_TRUE(e.sip_server.empty());
+  EXPECT_TRUE(e.ip_addresses.empty());
+  EXPECT_EQ(e.unconfigured, (std::vector<std::string>{"sip.public_host", "sip.public_ips",
+                                                      "sip.listen", "sip.rtp_ports"}));
+  Deployment d;
+  d.public_host = "sip.portline.example.com";
+  d.public_ips = {"203.0.113.10"};
+  d.listeners = {{"udp", 5060}, {"tcp", 5060}, {"tls", 5061}};
+  d.rtp_ports = "10000-20000";
+  const Network self = Network::ForDeployment(d);
+  const Region& r = self.regions[0];
+  EXPECT_EQ(r.sip_server, "sip.portline.example.com");
+  EXPECT_EQ(r.sip_port, 5061);
+  EXPECT_EQ(r.sip_transport, "tls");  // TLS preferred when the deployment listens on it
+  EXPECT_EQ(r.sip_ports, "5060 UDP, 5060 TCP, 5061 TLS");
+  EXPECT_EQ(r.rtp_ports, "10000-20000 UDP");
+  EXPECT_EQ(r.ip_addresses, (std::vector<std::string>{"203.0.113.10"}));
+  EXPECT_TRUE(r.unconfigured.empty());
+  auto loaded = Network::Load("", d);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->regions[0].sip_server, "sip.portline.example.com");
 }
 
 TEST(NetworkTest, InvalidFilesListEveryProblem) {
@@ -155,7 +173,7 @@ TEST(NetworkTest, InvalidFilesListEveryProblem) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().fields.size(), 2U);  // bad IP, missing ports.rtp
   EXPECT_FALSE(Network::Parse("[]"));
-  EXPECT_FALSE(Network::Load("/nonexistent/network.json"));
+  EXPECT_FALSE(Network::Load("/nonexistent/network.json", Deployment{}));
 }
 
 TEST(SecretBoxTest, SealOpenTamperDerive) {

@@ -84,8 +84,12 @@ std::string RunShell(const std::string& command) {
 
 TEST(BlandExamplesTest, EveryCurlExampleSucceedsWithTheDocumentedShape) {
   testing::TempDir dir;
-  const std::map<std::string, std::string> env = {{"PORTLINE_DATA_DIR", dir.path()},
-                                                  {"PORTLINE_LOG_LEVEL", "debug"}};
+  // The deployment's own network data (as an operator would give it): the guide's examples
+  // then show this deployment's hosts and addresses, never the guide's vendor's.
+  const std::map<std::string, std::string> env = {
+      {"PORTLINE_DATA_DIR", dir.path()},
+      {"PORTLINE_LOG_LEVEL", "debug"},
+      {"PORTLINE_SIP_NETWORK_FILE", PORTLINE_TEST_DATA_DIR "/network.example.json"}};
   testing::ServerProcess server({}, env);
   ASSERT_NE(server.port(), 0) << server.stderr_text();
   auto key = testing::RunPortline({"key", "create", "--org", "default"}, env);
