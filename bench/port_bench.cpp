@@ -143,6 +143,7 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
   Must(sim.Seed(), "seed");
   porting::PortingOptions popts;
   popts.node_id = "bench";
+  popts.live_gateway = true;
   if (const char* threads = std::getenv("PORT_BENCH_WORKFLOW_THREADS"); threads != nullptr) {
     popts.workflow_threads = std::atoi(threads);
   }

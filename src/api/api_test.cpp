@@ -40,6 +40,12 @@ TEST(JsonTest, ErrorsNameTheOffset) {
   EXPECT_FALSE(ParseJson("{\"a\":\"\xFF\"}"));  // invalid UTF-8 inside a string
   EXPECT_FALSE(ParseJson(std::string(100, '[') + std::string(100, ']')));  // too deep
   EXPECT_TRUE(ParseJson(" {\"a\": [1, 2.5, null]} \n"));
+  // NUL is refused everywhere (PostgreSQL text cannot hold it), in values and in keys.
+  for (const char* nul : {R"({"a": "x\u0000y"})", R"({"a\u0000": 1})", R"([["\u0000"]])"}) {
+    auto r = ParseJson(nul);
+    ASSERT_FALSE(r) << nul;
+    EXPECT_NE(r.error().message.find("NUL"), std::string::npos);
+  }
 }
 
 TEST(JsonTest, EnvelopeShapes) {

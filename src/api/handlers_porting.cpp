@@ -35,6 +35,8 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker,
     }
   }
   PORTLINE_ASSIGN_OR_RETURN(auto held, porting.NumbersHeld(req.OrgId(), e164));
+  // Dates on the organization's clock: a sandbox that moved its clock sees dates from there.
+  PORTLINE_ASSIGN_OR_RETURN(const auto org_now, porting.OrgNow(req.OrgId()));
   PORTLINE_ASSIGN_OR_RETURN(auto porting_now, porting.NumbersInActiveRequests(req.OrgId(), e164));
   auto held_by = [&held](std::string_view n) {
     const auto it = held.find(std::string(n));
@@ -45,7 +47,8 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker,
   };
   Response r;
   r.body = "{\"data\":" +
-           numbering::PortabilityChecker::ToJson(checker.Check(numbers, held_by, in_port_request)) +
+           numbering::PortabilityChecker::ToJson(
+               checker.Check(numbers, held_by, in_port_request, org_now), checker.DataSource()) +
            ",\"errors\":null}";
   return r;
 }

@@ -76,6 +76,7 @@ porting::PortingOptions PortingOptionsFrom(const config::Config& cfg, const Cloc
   opts.min_port_days = static_cast<int>(cfg.min_port_days);
   opts.node_id = NewId("node", clock.Now());
   opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
+  opts.live_gateway = !cfg.gateway.empty();
   if (!cfg.public_url.empty()) {
     opts.public_url = cfg.public_url;
   } else if (auto hp = config::SplitHostPort(cfg.listen)) {

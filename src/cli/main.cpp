@@ -525,8 +525,8 @@ int main(int argc, char** argv) {
       return it == held.end() ? portline::numbering::HeldBy::kNobody : it->second;
     };
     auto none = [](std::string_view) { return false; };
-    const auto data = boost::json::parse(
-        portline::numbering::PortabilityChecker::ToJson(checker.Check(numbers, held_by, none)));
+    const auto data = boost::json::parse(portline::numbering::PortabilityChecker::ToJson(
+        checker.Check(numbers, held_by, none), checker.DataSource()));
     if (as_json) {
       rc = PrintEnvelope(data);
       return;

@@ -344,8 +344,9 @@ Result<void> Validate(const Config& c) {
         "must be from 10 to 600000");
   check(c.step_lease_ms >= 1000 && c.step_lease_ms <= 3600000, "porting.step_lease_ms",
         "must be from 1000 to 3600000");
-  check(c.gateway == "simulator", "porting.gateway",
-        "must be \"simulator\" (the only carrier gateway this build has)");
+  check(c.gateway.empty() || c.gateway == "simulator", "porting.gateway",
+        "must be empty (live organizations cannot port) or \"simulator\" (live organizations "
+        "use the simulated carrier network: demos and tests only)");
   check(c.public_url.empty() || c.public_url.starts_with("http://") ||
             c.public_url.starts_with("https://"),
         "server.public_url", "must start with http:// or https://, or be empty");

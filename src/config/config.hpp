@@ -62,7 +62,7 @@ struct Config {
   std::int64_t request_max_numbers = 20000;  // numbers per port request
   std::int64_t worker_interval_ms = 1000;    // how often the workflow looks for due steps
   std::int64_t step_lease_ms = 30000;        // a step claimed by a node that died is retried after
-  std::string gateway = "simulator";         // losing-carrier gateway of live organizations
+  std::string gateway;  // losing-carrier gateway of live organizations: "" (none) | "simulator"
   // mail
   std::string mail_transport = "outbox";  // outbox (.eml files) | smtp
   std::string mail_from = "Portline <noreply@portline.localdomain>";

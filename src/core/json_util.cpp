@@ -12,6 +12,31 @@ std::string FieldPath(std::string_view prefix, std::string_view key) {
   return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
 }
 
+namespace {
+bool HasNul(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::string:
+      return v.get_string().find('\0') != boost::json::string::npos;
+    case boost::json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (HasNul(e)) {
+          return true;
+        }
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (kv.key().find('\0') != std::string_view::npos || HasNul(kv.value())) {
+          return true;
+        }
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 Result<boost::json::value> ParseJson(std::string_view text) {
   boost::json::parse_options opts;
   opts.max_depth = kMaxJsonDepth;
@@ -40,7 +65,14 @@ Result<boost::json::value> ParseJson(std::string_view text) {
     return FailCode(Errc::kInvalidArgument, "INVALID_JSON",
                     "invalid JSON at byte " + std::to_string(consumed) + ": " + what);
   }
-  return p.release();
+  boost::json::value v = p.release();
+  if (HasNul(v)) {
+    // PostgreSQL text cannot hold NUL, and SQLite's C strings end at one: refused everywhere
+    // rather than stored on one backend and failing (or truncating) on the other.
+    return FailCode(Errc::kInvalidArgument, "INVALID_JSON",
+                    "strings may not contain the NUL character (\\u0000)");
+  }
+  return v;
 }
 
 void FieldErrors::Add(std::string field, std::string code, std::string message) {

@@ -159,9 +159,10 @@ std::string_view StateCode(std::string_view name) {
 
 std::vector<CheckResult> PortabilityChecker::Check(
     const std::vector<std::string>& inputs, const std::function<HeldBy(std::string_view)>& held,
-    const std::function<bool(std::string_view)>& in_port_request) const {
+    const std::function<bool(std::string_view)>& in_port_request,
+    std::optional<std::chrono::system_clock::time_point> now) const {
   const auto index = lnp_.Current();
-  const Date today{std::chrono::floor<std::chrono::days>(clock_.Now())};
+  const Date today{std::chrono::floor<std::chrono::days>(now.value_or(clock_.Now()))};
   std::map<std::pair<Country, int>, std::string> earliest;  // (country, FOC days) -> date
   std::vector<CheckResult> results(inputs.size());
   // Parse everything first, then look up every geographic US/CA number in one batch, so the
@@ -281,7 +282,12 @@ std::vector<CheckResult> PortabilityChecker::Check(
   return results;
 }
 
-std::string PortabilityChecker::ToJson(const std::vector<CheckResult>& results) {
+std::string_view PortabilityChecker::DataSource() const {
+  return lnp_.Current()->imported() ? "imported" : "generated";
+}
+
+std::string PortabilityChecker::ToJson(const std::vector<CheckResult>& results,
+                                       std::string_view data_source) {
   std::string out;
   out.reserve(results.size() * 420 + 128);
   out += "{\"results\":[";
@@ -344,7 +350,11 @@ std::string PortabilityChecker::ToJson(const std::vector<CheckResult>& results) 
   }
   out += "],\"summary\":{\"total\":" + std::to_string(results.size()) +
          ",\"portable\":" + std::to_string(portable) +
-         ",\"not_portable\":" + std::to_string(results.size() - portable) + "}}";
+         ",\"not_portable\":" + std::to_string(results.size() - portable) + "}";
+  if (!data_source.empty()) {
+    out += ",\"data_source\":\"" + std::string(data_source) + "\"";
+  }
+  out += "}";
   return out;
 }
 

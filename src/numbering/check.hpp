@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,14 +62,20 @@ class PortabilityChecker {
   /// `held(e164)`: who already has the number on the platform (kNobody when nobody does, or the
   /// caller only has it attached to SIP or in a port request of its own).
   /// `in_port_request(e164)`: the number is in one of the caller's active port requests.
+  /// `now`: the caller's clock (a sandbox organization's runs ahead); the checker's otherwise.
   /// One result per input, in order; one bad entry never fails the batch.
   [[nodiscard]] std::vector<CheckResult> Check(
       const std::vector<std::string>& inputs, const std::function<HeldBy(std::string_view)>& held,
-      const std::function<bool(std::string_view)>& in_port_request) const;
+      const std::function<bool(std::string_view)>& in_port_request,
+      std::optional<std::chrono::system_clock::time_point> now = std::nullopt) const;
 
   /// {"results": [...], "summary": {"total", "portable", "not_portable"}} as JSON text, written
   /// directly (a 10,000-number answer is ~4 MB; building a DOM for it costs more than the check).
-  [[nodiscard]] static std::string ToJson(const std::vector<CheckResult>& results);
+  /// `data_source` (when given) says where the carrier data came from.
+  [[nodiscard]] static std::string ToJson(const std::vector<CheckResult>& results,
+                                          std::string_view data_source = {});
+  /// "imported" when the LNP data came from a file, "generated" for the embedded default.
+  [[nodiscard]] std::string_view DataSource() const;
 
   [[nodiscard]] const CheckOptions& options() const { return options_; }
 

@@ -257,7 +257,9 @@ Result<LnpIndex> LnpIndex::LoadCsv(std::istream& in, const CarrierRegistry& carr
     e.fields = std::move(problems);
     return tl::unexpected(std::move(e));
   }
-  return std::move(b).Build();
+  LnpIndex index = std::move(b).Build();
+  index.imported_ = true;  // real data, not the generated default
+  return index;
 }
 
 }  // namespace portline::numbering

@@ -51,6 +51,8 @@ class LnpIndex {
   [[nodiscard]] std::size_t block_count() const { return blocks_.size(); }
   [[nodiscard]] std::size_t assigned_prefixes() const { return assigned_; }
   [[nodiscard]] std::size_t MemoryBytes() const;
+  /// Loaded from an LNP file (LoadCsv), not the generated default.
+  [[nodiscard]] bool imported() const { return imported_; }
 
   /// The embedded default: every valid US/CA NPA-NXX (from the numbering tables) gets a
   /// plausible carrier of the default registry, deterministically; some prefixes are split
@@ -75,6 +77,7 @@ class LnpIndex {
   HugeVector<std::uint32_t> ported_;       // line << 16 | carrier, by prefix then line
   std::vector<std::uint64_t> block_bits_;  // prefixes that have thousands blocks
   std::size_t assigned_ = 0;
+  bool imported_ = false;
 };
 
 /// Holds the current index; Replace() swaps in a new one without stopping lookups.

@@ -586,6 +586,16 @@ Result<void> HoldNumbers(store::Connection& c, std::string_view org, std::string
 
 }  // namespace
 
+Result<void> PortingService::RequireGateway(const OrgTime& t, const Submission& sub) const {
+  if (t.sandbox || sub.draft || options_.live_gateway) {
+    return {};
+  }
+  return FailCode(Errc::kUnprocessable, "PORTING_GATEWAY_NOT_CONFIGURED",
+                  "this Portline deployment has no carrier gateway for live organizations, so "
+                  "a live port request cannot be submitted; use a sandbox organization, or ask "
+                  "the operator to configure porting.gateway");
+}
+
 std::pair<std::string, std::optional<std::int64_t>> PortingService::IssueSignature(
     Submission& sub, const Object& config, std::int64_t now) {
   if (sub.draft) {
@@ -645,6 +655,7 @@ Result<Json> PortingService::Create(const Actor& actor, const Object& body) {
   auto create = [&](store::Connection& c) -> Result<Json> {
     PORTLINE_ASSIGN_OR_RETURN(auto sub,
                               ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
+    PORTLINE_RETURN_IF_ERROR(RequireGateway(t, sub));
     PORTLINE_RETURN_IF_ERROR(HoldNumbers(c, actor.org_id, id, sub, now));
     const std::string status(sub.draft ? kDraft : kWaitingForSignature);
     const auto [token_new, expires] = IssueSignature(sub, config, now);
@@ -932,6 +943,7 @@ Result<Json> PortingService::Replace(const Actor& actor, std::string_view id, co
     const Object old_details = ParseObject(rows[0].Text(1));
     PORTLINE_ASSIGN_OR_RETURN(auto sub,
                               ParseSubmission(c, t, actor.org_id, body, id, post_port_errors));
+    PORTLINE_RETURN_IF_ERROR(RequireGateway(t, sub));
     if (status == kActionRequired && sub.draft) {
       return FailCode(Errc::kUnprocessable, "INVALID_VALUE",
                       "a submitted request cannot go back to draft", "draft");

@@ -33,15 +33,19 @@ struct PortingOptions {
   std::string node_id = "node";                      // lease owner name for workflow steps
   std::chrono::milliseconds lease{60000};            // a claimed step is retried after this
   int workflow_threads = 2;  // shards of a big batch of steps run side by side
+  /// A carrier gateway serves live organizations (porting.gateway). Without one, a live
+  /// organization's request is refused (PORTING_GATEWAY_NOT_CONFIGURED) rather than sent to the
+  /// simulated network; sandbox organizations always use the simulator.
+  bool live_gateway = false;
 };
 
-/// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
 /// Attempts of a workflow step before it is dead (about nine hours of retries at 1 s … 1 h).
 inline constexpr std::int64_t kMaxStepAttempts = 20;
 
 /// Notes a port request may have.
 inline constexpr std::int64_t kMaxNotesPerRequest = 500;
 
+/// Who acts: an API key ("key:key_…"), the CLI ("cli"), a signer ("signer:<email>"), the system.
 struct Actor {
   std::string org_id;
   std::string who;
@@ -162,6 +166,8 @@ class PortingService {
   /// Issues a new signature link (the old one stops working) and restarts the expiry clock.
   [[nodiscard]] Result<Json> ResendSignature(const Actor& actor, std::string_view id);
 
+  /// The organization's clock now (a sandbox's runs ahead of the wall clock).
+  [[nodiscard]] Result<std::chrono::system_clock::time_point> OrgNow(std::string_view org);
   /// Whether the organization is a sandbox (kNotFound when it does not exist).
   [[nodiscard]] Result<bool> IsSandbox(std::string_view org);
   /// Sandbox clock of an organization (kNotFound for live organizations).
@@ -189,6 +195,8 @@ class PortingService {
 
  private:
   Result<OrgTime> LoadOrgTime(store::Connection& c, std::string_view org);
+  /// A live organization's submitted request needs a configured carrier gateway.
+  Result<void> RequireGateway(const OrgTime& t, const Submission& sub) const;
   Result<std::map<std::string, numbering::HeldBy>> Held(store::Connection& c, std::string_view org,
                                                         const std::vector<std::string>& numbers);
   Result<Submission> ParseSubmission(store::Connection& c, const OrgTime& t, std::string_view org,

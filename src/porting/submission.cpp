@@ -388,7 +388,7 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
     const auto it = held.find(std::string(e));
     return it == held.end() ? numbering::HeldBy::kNobody : it->second;
   };
-  auto checks = checker_.Check(e164s, held_by, nullptr);
+  auto checks = checker_.Check(e164s, held_by, nullptr, t.now);
   std::string latest_earliest;
   for (std::size_t i = 0; i < s.numbers.size(); ++i) {
     auto& n = s.numbers[i];

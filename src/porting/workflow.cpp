@@ -781,6 +781,12 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
   return static_cast<int>(jobs.size());
 }
 
+Result<std::chrono::system_clock::time_point> PortingService::OrgNow(std::string_view org) {
+  PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
+  PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, org));
+  return t.now;
+}
+
 Result<bool> PortingService::IsSandbox(std::string_view org) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(auto t, LoadOrgTime(*lease, org));

@@ -20,6 +20,8 @@ TEST_P(PortCheck, GetAsTheSeedShows) {
   }
   EXPECT_EQ(result.at("phone_number").as_string(), "+14155550100");
   EXPECT_TRUE(result.at("portable").as_bool());
+  // Where the carrier data came from: this fixture runs on the generated default.
+  EXPECT_EQ(body.at("data").at("data_source").as_string(), "generated");
   // Several numbers, repeated parameter, with and without brackets.
   auto many = Call(*api_, "GET",
                    "/v1/sip/port/check?phone_numbers[]=%2B14155550100&phone_numbers[]=18005550100"

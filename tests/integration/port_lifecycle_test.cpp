@@ -737,6 +737,7 @@ TEST_P(PortLifecycle, TwoNodesNeverApplyAStepTwice) {
   // A second service over the same database, as a second `portline serve` would be.
   porting::PortingOptions other_opts;
   other_opts.node_id = "node-b";
+  other_opts.live_gateway = true;
   porting::PortingService other(*db_, clock_, box_, *checker_,
                                 numbering::CarrierRegistry::Default(), *simulator_, other_opts);
   std::vector<std::string> ids;
@@ -807,6 +808,42 @@ TEST_P(PortLifecycle, BigBatchesEndAsStepByStep) {
                       {org->id});
   ASSERT_TRUE(rows);
   EXPECT_EQ((*rows)[0].Int(0), 160);
+}
+
+// The check's dates come from the organization's clock: a sandbox 40 days ahead gets dates
+// after its own today, not the wall clock's.
+TEST_P(PortLifecycle, CheckDatesFollowTheSandboxClock) {
+  Advance(R"({"days": 40})");
+  const auto clock = Data(Call(*api_, "GET", "/v1/sandbox/clock", sb_));
+  const std::string today = std::string(clock.at("now").as_string()).substr(0, 10);
+  auto check =
+      Call(*api_, "GET", std::string("/v1/sip/port/check?phone_numbers[]=%2B") + (kAcme1 + 1), sb_);
+  ASSERT_EQ(check.status, 200) << check.body;
+  const std::string earliest(Data(check).at("results").at(0).at("earliest_port_date").as_string());
+  EXPECT_GT(earliest, today) << "earliest_port_date must be after the sandbox's today";
+}
+
+// Without a carrier gateway for live organizations, a live request is refused up front (a
+// sandbox one, and a live draft, are not), instead of quietly going to the simulator.
+TEST_P(PortLifecycle, LiveRequestsNeedAConfiguredGateway) {
+  porting::PortingOptions no_gateway;
+  no_gateway.public_url = "http://portline.test";
+  porting::PortingService strict(*db_, clock_, box_, *checker_,
+                                 numbering::CarrierRegistry::Default(), *simulator_, no_gateway);
+  auto live = accounts_->CreateOrg("live-co", {"SIP"}, false);
+  ASSERT_TRUE(live);
+  auto body =
+      Json(R"({"phone_numbers": ["+14155550100"], "losing_carrier_information": )" + Lci() + "}")
+          .as_object();
+  auto refused = strict.Create({live->id, "test"}, body);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().api_code, "PORTING_GATEWAY_NOT_CONFIGURED");
+  EXPECT_EQ(refused.error().code, Errc::kUnprocessable);
+  body["draft"] = true;
+  EXPECT_TRUE(strict.Create({live->id, "test"}, body)) << "a draft is not submitted";
+  body.erase("draft");
+  auto sandboxed = strict.Create({accounts_->FindOrg("sandbox-co")->id, "test"}, body);
+  EXPECT_TRUE(sandboxed) << (sandboxed ? "" : sandboxed.error().message);
 }
 
 // A step that keeps failing stops: after kMaxStepAttempts it leaves the queue for

@@ -54,6 +54,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(simulator_->Seed());
     porting::PortingOptions popts;
     popts.public_url = "http://portline.test";
+    popts.live_gateway = true;  // live organizations port on the simulator here
     porting_ = std::make_unique<porting::PortingService>(
         *db_, clock_, box_, *checker_, numbering::CarrierRegistry::Default(), *simulator_, popts);
     porting_->SetPostPortHook([this](std::string_view org, const std::vector<std::string>& numbers,
