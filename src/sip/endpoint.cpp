@@ -798,6 +798,21 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
 
   // ---- receiving -----------------------------------------------------------------------------
 
+  // A request on a stream that cannot be answered the usual way (it does not parse, or has no
+  // Via to answer along): a bare 400 on the same connection, so the peer learns why rather than
+  // waiting out its timer (RFC 3261 §8.2.1, §16.3). Over UDP such a message is dropped.
+  void BadRequestOnStream(Route& route, std::string text) {
+    for (char& c : text) {
+      c = (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '\'' : c;
+    }
+    if (text.size() > 200) {
+      text.resize(200);
+    }
+    const std::string resp = "SIP/2.0 400 Bad Request\r\nWarning: 399 portline \"" + text +
+                             "\"\r\nContent-Length: 0\r\n\r\n";
+    (void)SendOn(route, resp);
+  }
+
   void OnMessage(std::string_view bytes, Route route, Framing framing) {
     ++stats.received;
     // Keep-alives (RFC 5626 CRLF) carry no message.
@@ -808,6 +823,9 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     if (!parsed) {
       ++stats.malformed;
       log::Debug("sip: dropped an unparseable message", {{"error", parsed.error().message}});
+      if (framing == Framing::kStream && !bytes.starts_with("SIP/")) {
+        BadRequestOnStream(route, parsed.error().message);
+      }
       return;
     }
     const Message& m = *parsed;
@@ -844,6 +862,8 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
                                .Finish();
         SetResponseRoute(m, route);
         (void)SendOn(route, resp);
+      } else if (m.Method() != "ACK" && route.transport != Transport::kUdp) {
+        BadRequestOnStream(route, problems.front().where + ": " + problems.front().what);
       }
       return;
     }

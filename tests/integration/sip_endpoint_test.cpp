@@ -456,6 +456,40 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
   EXPECT_EQ(missing.error().code, Errc::kNotFound) << missing.error().message;
 }
 
+// A request over TCP that cannot be answered the usual way (it does not parse, or carries no
+// Via) gets a bare 400 on its connection rather than silence.
+TEST_F(SipEndpointTest, MalformedRequestsOverTcpGet400) {
+  Endpoint server(io_, ServerOptions());
+  ASSERT_TRUE(server.Start());
+  const std::uint16_t port = PortOf(server, Transport::kTcp);
+  for (const std::string& bad :
+       {std::string("OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: 0\r\n\r\n"),
+        std::string("OPTIONS <bad> SIP/9.9\r\nContent-Length: 0\r\n\r\n")}) {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ::send(s, bad.data(), bad.size(), 0);
+    timeval tv{0, 20000};
+    ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string got;
+    for (int i = 0; i < 100 && got.find("\r\n\r\n") == std::string::npos; ++i) {
+      io_.restart();
+      io_.run_for(10ms);
+      std::string buf(4096, '\0');
+      const ssize_t n = ::recv(s, buf.data(), buf.size(), 0);
+      if (n > 0) {
+        got.append(buf.data(), static_cast<std::size_t>(n));
+      }
+    }
+    ::close(s);
+    EXPECT_TRUE(got.starts_with("SIP/2.0 400 Bad Request\r\n")) << bad << " -> " << got;
+    EXPECT_NE(got.find("Warning: 399 portline"), std::string::npos) << got;
+  }
+}
+
 TEST_F(SipEndpointTest, StreamFramingHandlesCoalescedAndSplitMessages) {
   Endpoint server(io_, ServerOptions());
   ASSERT_TRUE(server.Start());
