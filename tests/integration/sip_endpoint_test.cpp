@@ -456,6 +456,20 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
   EXPECT_EQ(missing.error().code, Errc::kNotFound) << missing.error().message;
 }
 
+// A TCP connection to 127.0.0.1:port, or -1.
+int ConnectLoopbackTcp(std::uint16_t port) {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(s);
+    return -1;
+  }
+  return s;
+}
+
 // A request over TCP that cannot be answered the usual way (it does not parse, or carries no
 // Via) gets a bare 400 on its connection rather than silence.
 TEST_F(SipEndpointTest, MalformedRequestsOverTcpGet400) {
@@ -465,12 +479,8 @@ TEST_F(SipEndpointTest, MalformedRequestsOverTcpGet400) {
   for (const std::string& bad :
        {std::string("OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: 0\r\n\r\n"),
         std::string("OPTIONS <bad> SIP/9.9\r\nContent-Length: 0\r\n\r\n")}) {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    const int s = ConnectLoopbackTcp(port);
+    ASSERT_GE(s, 0);
     ::send(s, bad.data(), bad.size(), 0);
     timeval tv{0, 20000};
     ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -494,12 +504,8 @@ TEST_F(SipEndpointTest, StreamFramingHandlesCoalescedAndSplitMessages) {
   Endpoint server(io_, ServerOptions());
   ASSERT_TRUE(server.Start());
   const std::uint16_t port = PortOf(server, Transport::kTcp);
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const int s = ConnectLoopbackTcp(port);
+  ASSERT_GE(s, 0);
   auto tcp_request = [port]() {
     std::string r = Request("OPTIONS", port);
     r.replace(r.find("SIP/2.0/UDP"), 11, "SIP/2.0/TCP");
