@@ -7,6 +7,7 @@
 
 #include <array>
 #include <charconv>
+#include <optional>
 
 namespace portline::webhooks {
 namespace {
@@ -46,20 +47,28 @@ std::string NewSecret() {
   return "whsec_" + Base64(key.data(), key.size());
 }
 
-Result<std::string> Sign(std::string_view secret, std::string_view id, std::int64_t timestamp,
-                         std::string_view body) {
+namespace {
+// Signs "id.timestamp.body" with the timestamp's text as it is (sent or received).
+Result<std::string> SignText(std::string_view secret, std::string_view id,
+                             std::string_view timestamp, std::string_view body) {
   if (secret.substr(0, 6) == "whsec_") {
     secret.remove_prefix(6);
   }
   PORTLINE_ASSIGN_OR_RETURN(const std::string key, Unbase64(secret));
   std::string content;
   content.reserve(id.size() + body.size() + 24);
-  content.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);
+  content.append(id).append(".").append(timestamp).append(".").append(body);
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned n = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac.data(), &n);
   return "v1," + Base64(mac.data(), n);
+}
+}  // namespace
+
+Result<std::string> Sign(std::string_view secret, std::string_view id, std::int64_t timestamp,
+                         std::string_view body) {
+  return SignText(secret, id, std::to_string(timestamp), body);
 }
 
 Result<void> Verify(const std::vector<std::string>& secrets, std::string_view id,
@@ -75,8 +84,16 @@ Result<void> Verify(const std::vector<std::string>& secrets, std::string_view id
   if (ts < now_s - tolerance.count() || ts > now_s + tolerance.count()) {
     return Fail(Errc::kInvalidArgument, "webhook-timestamp is too old or in the future (replay?)");
   }
+  // Every secret is tried (a rotation has two), each over the timestamp exactly as it was sent;
+  // one that is not a valid secret does not stop the others.
+  std::optional<Error> bad_secret;
   for (const std::string& secret : secrets) {
-    PORTLINE_ASSIGN_OR_RETURN(const std::string expected, Sign(secret, id, ts, body));
+    auto signed_text = SignText(secret, id, timestamp, body);
+    if (!signed_text) {
+      bad_secret = signed_text.error();
+      continue;
+    }
+    const std::string& expected = *signed_text;
     std::size_t start = 0;
     while (start < signatures.size()) {
       std::size_t sp = signatures.find(' ', start);
@@ -90,6 +107,9 @@ Result<void> Verify(const std::vector<std::string>& secrets, std::string_view id
       }
       start = sp + 1;
     }
+  }
+  if (bad_secret && secrets.size() == 1) {
+    return tl::unexpected(*bad_secret);
   }
   return Fail(Errc::kUnauthenticated,
               "no webhook-signature matches (wrong secret or altered body)");

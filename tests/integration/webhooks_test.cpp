@@ -181,6 +181,21 @@ class WebhooksTest : public testing::ApiTest {
   }
 };
 
+// Verification tries every secret given (a rotation has two; one that is not a secret at all
+// does not stop the others) and signs the timestamp exactly as it was sent.
+TEST(WebhookSigning, VerifyTriesEverySecretOverTheTimestampAsSent) {
+  const std::string secret = webhooks::NewSecret();
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  auto sig = webhooks::Sign(secret, "msg_1", 1700000000, "{}");
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(webhooks::Verify({"not a secret!", secret}, "msg_1", "1700000000", *sig, "{}", now));
+  EXPECT_TRUE(
+      webhooks::Verify({webhooks::NewSecret(), secret}, "msg_1", "1700000000", *sig, "{}", now));
+  // The signature covers the text sent: a timestamp written differently is another message.
+  EXPECT_FALSE(webhooks::Verify({secret}, "msg_1", "01700000000", *sig, "{}", now));
+  EXPECT_FALSE(webhooks::Verify({secret}, "msg_1", "1700000000", *sig, "{\"x\":1}", now));
+}
+
 TEST_P(WebhooksTest, SignedOrderedAndEachEventOnce) {
   Receiver rx(clock_);
   const auto [endpoint, secret] = Endpoint(rx.Url());
