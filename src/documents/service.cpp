@@ -46,6 +46,19 @@ std::string CleanFilename(std::string_view name) {
   return out;
 }
 
+std::string WithExtension(std::string name, std::string_view extension) {
+  if (const auto dot = name.find_last_of('.'); dot != std::string::npos && dot > 0) {
+    name.resize(dot);
+  }
+  if (name.empty() || name == ".") {
+    name = "document";
+  }
+  if (name.size() > 190) {
+    name.resize(190);
+  }
+  return name + "." + std::string(extension);
+}
+
 class FileBlobStore final : public BlobStore {
  public:
   explicit FileBlobStore(std::string root) : root_(std::move(root)) {}
@@ -183,8 +196,8 @@ Result<json::value> DocumentService::Upload(std::string_view org, std::string_vi
     return FailCode(Errc::kUnsupportedMediaType, "FILE_TYPE_MISMATCH",
                     "the file's content is " + std::string(detected->mime) +
                         " but it was sent as " +
-                        (file->content_type.empty() ? "'" + CleanFilename(file->filename) + "'"
-                                                    : file->content_type),
+                        (file->content_type.empty() ? std::string() : file->content_type + " ") +
+                        "named '" + CleanFilename(file->filename) + "'",
                     "file");
   }
   if (auto ok = CheckFile(*detected, file->data); !ok) {
@@ -203,9 +216,11 @@ Result<json::value> DocumentService::Upload(std::string_view org, std::string_vi
                       "no port request " + CleanFilename(port_request_id), "port_request_id");
     }
   }
-  const std::string filename = file->filename.empty()
-                                   ? "document." + std::string(detected->extension)
-                                   : CleanFilename(file->filename);
+  // The name's extension is the detected type's, whatever the client called it ("bill.html"
+  // that is a PDF downloads as "bill.pdf"), so no viewer is chosen by a name that lies.
+  const std::string filename = WithExtension(
+      file->filename.empty() ? std::string("document") : CleanFilename(file->filename),
+      detected->extension);
   return Insert(org, file->data, detected->mime, doc_type, filename, port_request_id);
 }
 

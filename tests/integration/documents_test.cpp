@@ -156,8 +156,13 @@ TEST_P(DocumentsApiTest, UploadReadDownloadAndIsolation) {
   ASSERT_EQ(content.status, 200) << content.body;
   EXPECT_EQ(content.body, Pdf());
   EXPECT_EQ(content.content_type, "application/pdf");
+  // The download name takes the detected type's extension, whatever the client called it.
+  auto renamed = Upload(
+      Multipart({{"file", "bill.docx", "application/pdf", Pdf()}, {"type", "", "", "invoice"}}));
+  ASSERT_EQ(renamed.status, 201) << renamed.body;
+  EXPECT_EQ(Json(renamed.body).at("data").at("filename").as_string(), "bill.pdf");
   auto list = Call(*api_, "GET", "/v1/sip/port/documents", key_);
-  EXPECT_EQ(Json(list.body).at("data").at("documents").as_array().size(), 5u);
+  EXPECT_EQ(Json(list.body).at("data").at("documents").as_array().size(), 6u);
 
   // Another organization sees nothing.
   const std::string other = NewOrgKey("other");
