@@ -50,6 +50,7 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
     routed.insert(r.method + " " + r.pattern);
   }
   std::set<std::string> documented;
+  std::set<std::string> operation_ids;
   const auto doc = boost::json::parse(api::OpenApiDocument());
   ASSERT_EQ(doc.at("openapi").as_string(), "3.1.0");
   for (const auto& [path, item] : doc.at("paths").as_object()) {
@@ -63,6 +64,11 @@ TEST(OpenApiTest, DocumentAndRouterAgree) {
       }
       documented.insert(upper + " " + std::string(path));
       EXPECT_TRUE(op.as_object().contains("responses")) << path;
+      // Every operation has a unique operationId, so clients can be generated.
+      const auto* id = op.as_object().if_contains("operationId");
+      ASSERT_TRUE(id != nullptr && id->is_string()) << upper << " " << path;
+      EXPECT_TRUE(operation_ids.insert(std::string(id->as_string())).second)
+          << "operationId used twice: " << id->as_string();
     }
   }
   for (const auto& r : routed) {
