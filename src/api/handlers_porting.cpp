@@ -38,10 +38,7 @@ Result<Response> RunCheck(const numbering::PortabilityChecker& checker,
   // Dates on the organization's clock: a sandbox that moved its clock sees dates from there.
   PORTLINE_ASSIGN_OR_RETURN(const auto org_now, porting.OrgNow(req.OrgId()));
   PORTLINE_ASSIGN_OR_RETURN(auto porting_now, porting.NumbersInActiveRequests(req.OrgId(), e164));
-  auto held_by = [&held](std::string_view n) {
-    const auto it = held.find(std::string(n));
-    return it == held.end() ? numbering::HeldBy::kNobody : it->second;
-  };
+  const auto held_by = numbering::HeldByLookup(held);
   auto in_port_request = [&porting_now](std::string_view n) {
     return porting_now.count(std::string(n)) > 0;
   };
@@ -484,7 +481,7 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
     if (page->signed_at || page->status != "waiting_for_signature") {
       return SignaturePageResponse(*page, req.PathParam("token"), {}, 410);
     }
-    auto pdf = porting.LoaByToken(req.PathParam("token"));
+    auto pdf = porting.RenderLoa(*page);
     if (!pdf) {
       return LinkNotValid(pdf.error());
     }

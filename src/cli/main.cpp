@@ -103,12 +103,6 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true, bool 
   return 0;
 }
 
-int OpenSip(const config::Flags& flags, Context& ctx) { return Open(flags, ctx); }
-
-int OpenPorting(const config::Flags& flags, Context& ctx, bool with_lnp = false) {
-  return Open(flags, ctx, true, with_lnp);
-}
-
 // The request body of a trunk command: --json TEXT or --file PATH ("-" = stdin).
 portline::Result<boost::json::object> ReadBody(const std::string& json_text,
                                                const std::string& file) {
@@ -385,7 +379,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--file", body_file, "file with the request body (- for stdin)");
     cmd->callback([&, method] {
       Context ctx;
-      if ((rc = OpenSip(flags, ctx)) != 0) {
+      if ((rc = Open(flags, ctx)) != 0) {
         return;
       }
       auto org = ctx.accounts->FindOrg(org_name);
@@ -413,7 +407,7 @@ int main(int argc, char** argv) {
   trunk_show->add_option("phone_number", number, "E.164 number")->required();
   trunk_show->callback([&] {
     Context ctx;
-    if ((rc = OpenSip(flags, ctx)) != 0) {
+    if ((rc = Open(flags, ctx)) != 0) {
       return;
     }
     auto org = ctx.accounts->FindOrg(org_name);
@@ -427,7 +421,7 @@ int main(int argc, char** argv) {
   trunk_list->add_option("--cursor", cursor, "next_cursor of the previous page");
   trunk_list->callback([&] {
     Context ctx;
-    if ((rc = OpenSip(flags, ctx)) != 0) {
+    if ((rc = Open(flags, ctx)) != 0) {
       return;
     }
     auto org = ctx.accounts->FindOrg(org_name);
@@ -520,10 +514,7 @@ int main(int argc, char** argv) {
       rc = 1;
       return;
     }
-    auto held_by = [&held](std::string_view n) {
-      const auto it = held.find(std::string(n));
-      return it == held.end() ? portline::numbering::HeldBy::kNobody : it->second;
-    };
+    const auto held_by = portline::numbering::HeldByLookup(held);
     auto none = [](std::string_view) { return false; };
     const auto data = boost::json::parse(portline::numbering::PortabilityChecker::ToJson(
         checker.Check(numbers, held_by, none), checker.DataSource()));
@@ -566,7 +557,7 @@ int main(int argc, char** argv) {
               fn,
           bool with_lnp = false) {
         Context ctx;
-        if ((rc = OpenPorting(flags, ctx, with_lnp)) != 0) {
+        if ((rc = Open(flags, ctx, true, with_lnp)) != 0) {
           return;
         }
         auto org = ctx.accounts->FindOrg(org_name);
@@ -598,7 +589,7 @@ int main(int argc, char** argv) {
   port_list->add_flag("--json", as_json, "print the API envelope instead of a table");
   port_list->callback([&] {
     Context ctx;
-    if ((rc = OpenPorting(flags, ctx)) != 0) {
+    if ((rc = Open(flags, ctx)) != 0) {
       return;
     }
     auto org = ctx.accounts->FindOrg(org_name);

@@ -463,16 +463,18 @@ Result<int> MailService::RunDue(int limit) {
     }
     m.subject = r.Text(2);
     m.body = r.Text(3);
-    if (const auto sealed = r.OptText(6)) {
-      auto opened = box_.Open(*sealed);
-      m.body = opened ? std::move(*opened) : std::string();
-    }
     m.date = FromUnixMillis(r.Int(5));
-    const auto sent = m.body.empty() && r.OptText(6)
-                          ? Result<void>(Fail(Errc::kInternal,
-                                              "the sealed message cannot be opened with this "
-                                              "server key"))
-                          : sender_.Send(m);  // no database connection held meanwhile
+    Result<void> sent;
+    if (const auto sealed = r.OptText(6)) {  // the text as sent carries a secret
+      if (auto opened = box_.Open(*sealed)) {
+        m.body = std::move(*opened);
+      } else {
+        sent = Fail(Errc::kInternal, "the sealed message cannot be opened with this server key");
+      }
+    }
+    if (sent) {
+      sent = sender_.Send(m);  // no database connection held meanwhile
+    }
     ++tried;
     const std::int64_t attempts = r.Int(4) + 1;
     const std::int64_t at = ToUnixMillis(clock_.Now());

@@ -128,6 +128,22 @@ std::string_view CountryOfStateCode(std::string_view code) {
   return {};
 }
 
+std::function<HeldBy(std::string_view)> HeldByLookup(const std::map<std::string, HeldBy>& held) {
+  return [&held](std::string_view n) {
+    const auto it = held.find(std::string(n));
+    return it == held.end() ? HeldBy::kNobody : it->second;
+  };
+}
+
+void MarkHeldElsewhere(CheckResult& r) {
+  r.portable = false;
+  r.earliest_port_date.clear();
+  SetReason(
+      r, "already_on_platform",
+      r.phone_number + " is already in service on Portline and cannot be ported in",
+      {"Check the number", "If it is yours, ask support to review who holds it on the platform"});
+}
+
 std::string_view StateName(std::string_view code) {
   for (const auto& [n, c] : kStates) {
     if (c == code) {
@@ -256,10 +272,7 @@ std::vector<CheckResult> PortabilityChecker::Check(
       SetReason(r, "already_on_platform", r.phone_number + " is already on your account",
                 {"Configure it with POST /v1/sip/attach"});
     } else if (by == HeldBy::kAnotherOrganization) {
-      SetReason(r, "already_on_platform",
-                r.phone_number + " is already in service on Portline and cannot be ported in",
-                {"Check the number",
-                 "If it is yours, ask support to review who holds it on the platform"});
+      MarkHeldElsewhere(r);
     } else if (in_port_request && in_port_request(r.phone_number)) {
       SetReason(r, "in_active_port_request", r.phone_number + " is in an active port request",
                 {"Wait for that request to finish or cancel it"});

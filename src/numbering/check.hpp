@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,6 +50,14 @@ struct CheckResult {
 /// Who has a number on the platform, as the portability check needs to know it. Another
 /// organization is never named: the answer to it is the same whoever it is.
 enum class HeldBy { kNobody, kCaller, kAnotherOrganization };
+
+/// The lookup Check takes, over a map of the numbers someone holds (absent: nobody).
+[[nodiscard]] std::function<HeldBy(std::string_view)> HeldByLookup(
+    const std::map<std::string, HeldBy>& held);
+
+/// Makes `r` not portable because another organization holds the number, in words that name
+/// nobody (the check's answer, and a port request's when another organization won the race).
+void MarkHeldElsewhere(CheckResult& r);
 
 /// Answers "can these numbers be ported to us, and if not, why and what next?". Pure given its
 /// inputs: the LNP index, the carrier registry, the clock and what the caller knows about the

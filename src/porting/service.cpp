@@ -572,13 +572,7 @@ Result<void> HoldNumbers(store::Connection& c, std::string_view org, std::string
   for (auto& n : sub.numbers) {
     if (n.included && taken.count(n.e164) > 0) {
       n.included = false;
-      n.check.portable = false;
-      n.check.earliest_port_date.clear();
-      n.check.reason_code = "already_on_platform";
-      n.check.reason_message =
-          n.e164 + " is already in service on Portline and cannot be ported in";
-      n.check.next_steps = {"Check the number",
-                            "If it is yours, ask support to review who holds it on the platform"};
+      numbering::MarkHeldElsewhere(n.check);
     }
   }
   return {};
@@ -601,9 +595,16 @@ std::pair<std::string, std::optional<std::int64_t>> PortingService::IssueSignatu
   if (sub.draft) {
     return {};
   }
+  auto [token, expires] = NewSignatureLink(sub.details, config, now);
+  return {std::move(token), expires};
+}
+
+std::pair<std::string, std::int64_t> PortingService::NewSignatureLink(Object& details,
+                                                                      const Object& config,
+                                                                      std::int64_t now) {
   std::string token = RandomHex(24);
-  sub.details["signature_token"] = box_.Seal(token);
-  sub.details["signature_issued_at"] = now;
+  details["signature_token"] = box_.Seal(token);
+  details["signature_issued_at"] = now;
   return {std::move(token),
           now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000};
 }
@@ -1521,15 +1522,20 @@ Result<Json> PortingService::Activate(const Actor& actor, std::string_view id, c
                      {"port_request", std::move(view)}});
 }
 
+namespace {
+// What LoadSignatureView reads, in its order; callers add the condition.
+constexpr std::string_view kSignatureViewSelect =
+    "SELECT id, org_id, status, details, target_date, signed_at, signature, "
+    "signature_expires_at, signed_loa FROM port_requests WHERE ";
+}  // namespace
+
 Result<SignatureView> PortingService::SignaturePage(std::string_view token) {
   if (token.size() != 48) {
     return FailCode(Errc::kNotFound, "SIGNATURE_LINK_INVALID", "this signature link is not valid");
   }
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, lease->Query("SELECT id, org_id, status, details, target_date, signed_at, "
-                              "signature, signature_expires_at, signed_loa FROM port_requests "
-                              "WHERE signature_token_hash = $1",
+      auto rows, lease->Query(std::string(kSignatureViewSelect) + "signature_token_hash = $1",
                               {Sha256Hex(token)}));
   if (rows.empty()) {
     return FailCode(Errc::kNotFound, "SIGNATURE_LINK_INVALID",
@@ -1615,7 +1621,7 @@ documents::LoaData LoaDataOf(const SignatureView& v) {
 
 }  // namespace
 
-Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
+Result<std::string> PortingService::RenderLoa(const SignatureView& v) {
   if (!v.signed_loa.empty()) {
     auto bytes = Base64Decode(v.signed_loa);
     if (!bytes) {
@@ -1647,11 +1653,8 @@ Result<std::string> PortingService::RenderLoaFor(const SignatureView& v) {
 }
 
 Result<std::string> PortingService::LoaFingerprint(store::Connection& c, std::string_view id) {
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT id, org_id, status, details, target_date, signed_at, "
-                         "signature, signature_expires_at, signed_loa FROM port_requests "
-                         "WHERE id = $1",
-                         {id}));
+  PORTLINE_ASSIGN_OR_RETURN(auto rows,
+                            c.Query(std::string(kSignatureViewSelect) + "id = $1", {id}));
   if (rows.empty()) {
     return RequestNotFound(id);
   }
@@ -1674,11 +1677,7 @@ Result<void> PortingService::VoidSignature(store::Connection& c, const Actor& ac
   PORTLINE_ASSIGN_OR_RETURN(auto rows,
                             c.Query("SELECT details FROM port_requests WHERE id = $1", {id}));
   Object details = ParseObject(rows.at(0).Text(0));
-  const std::string token = RandomHex(24);
-  details["signature_token"] = box_.Seal(token);
-  details["signature_issued_at"] = now;
-  const std::int64_t expires =
-      now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
+  const auto [token, expires] = NewSignatureLink(details, config, now);
   PORTLINE_RETURN_IF_ERROR(c.Execute(
       "UPDATE port_requests SET status = 'waiting_for_signature', signed_at = NULL, signature = "
       "NULL, signed_loa = NULL, suggested_action = NULL, details = $1, signature_token_hash = $2, "
@@ -1701,20 +1700,13 @@ Result<void> PortingService::VoidSignature(store::Connection& c, const Actor& ac
 Result<std::string> PortingService::Loa(std::string_view org, std::string_view id) {
   PORTLINE_ASSIGN_OR_RETURN(auto lease, db_.Acquire());
   PORTLINE_ASSIGN_OR_RETURN(
-      auto rows, lease->Query("SELECT id, org_id, status, details, target_date, signed_at, "
-                              "signature, signature_expires_at, signed_loa FROM port_requests "
-                              "WHERE id = $1 AND org_id = $2",
+      auto rows, lease->Query(std::string(kSignatureViewSelect) + "id = $1 AND org_id = $2",
                               {std::string(id), std::string(org)}));
   if (rows.empty()) {
     return RequestNotFound(id);
   }
   PORTLINE_ASSIGN_OR_RETURN(auto view, LoadSignatureView(*lease, rows[0]));
-  return RenderLoaFor(view);
-}
-
-Result<std::string> PortingService::LoaByToken(std::string_view token) {
-  PORTLINE_ASSIGN_OR_RETURN(auto view, SignaturePage(token));
-  return RenderLoaFor(view);
+  return RenderLoa(view);
 }
 
 Result<Json> PortingService::ResendSignature(const Actor& actor, std::string_view id) {
@@ -1738,11 +1730,7 @@ Result<Json> PortingService::ResendSignature(const Actor& actor, std::string_vie
                           "; only a request waiting for its signature gets a new link");
     }
     Object details = ParseObject(rows[0].Text(1));
-    const std::string token = RandomHex(24);
-    details["signature_token"] = box_.Seal(token);
-    details["signature_issued_at"] = now;
-    const std::int64_t expires =
-        now + config.at("loa_expiry_days").to_number<std::int64_t>() * 86400000;
+    const auto [token, expires] = NewSignatureLink(details, config, now);
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("UPDATE port_requests SET details = $1, signature_token_hash = $2, "
                   "signature_expires_at = $3, updated_at = $4 WHERE id = $5",
@@ -1856,7 +1844,7 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
     // Rendered once, now, and kept: what is served later is what was signed.
     SignatureView signed_view = page;
     signed_view.signature_json = Dump(signature);
-    PORTLINE_ASSIGN_OR_RETURN(const std::string signed_loa, RenderLoaFor(signed_view));
+    PORTLINE_ASSIGN_OR_RETURN(const std::string signed_loa, RenderLoa(signed_view));
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("UPDATE port_requests SET status = 'submitted', signed_at = $1, signature = $2, "
                   "signed_loa = $3, updated_at = $1 WHERE id = $4",

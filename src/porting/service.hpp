@@ -162,7 +162,8 @@ class PortingService {
   [[nodiscard]] Result<SignatureView> Sign(std::string_view token, const SignatureInput& input);
   /// The LOA PDF: signed (with its certificate of completion) once signed, else to be signed.
   [[nodiscard]] Result<std::string> Loa(std::string_view org, std::string_view id);
-  [[nodiscard]] Result<std::string> LoaByToken(std::string_view token);
+  /// The LOA of a signature page's request: as kept at signing once signed, else to be signed.
+  [[nodiscard]] Result<std::string> RenderLoa(const SignatureView& v);
   /// Issues a new signature link (the old one stops working) and restarts the expiry clock.
   [[nodiscard]] Result<Json> ResendSignature(const Actor& actor, std::string_view id);
 
@@ -225,7 +226,9 @@ class PortingService {
   Result<void> Notify(store::Connection& c, std::string_view request_id, std::string_view org,
                       std::string_view type, const Object& data);
   Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
-  Result<std::string> RenderLoaFor(const SignatureView& v);
+  /// A new signature token, sealed into `details` with its issue time; the token and expiry.
+  std::pair<std::string, std::int64_t> NewSignatureLink(Object& details, const Object& config,
+                                                        std::int64_t now);
   /// Everything the request's LOA prints, as one comparable text.
   Result<std::string> LoaFingerprint(store::Connection& c, std::string_view id);
   /// A signed request whose LOA changed: back to waiting_for_signature with a new link.

@@ -384,10 +384,7 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
     e164s.push_back(n.e164);
   }
   PORTLINE_ASSIGN_OR_RETURN(auto held, Held(c, org, e164s));
-  auto held_by = [&held](std::string_view e) {
-    const auto it = held.find(std::string(e));
-    return it == held.end() ? numbering::HeldBy::kNobody : it->second;
-  };
+  const auto held_by = numbering::HeldByLookup(held);
   auto checks = checker_.Check(e164s, held_by, nullptr, t.now);
   std::string latest_earliest;
   for (std::size_t i = 0; i < s.numbers.size(); ++i) {

@@ -375,12 +375,17 @@ TEST_P(Contract, ConcurrentRequestsWithOneKeyRunOnce) {
   api::IdempotencyStore idem(*db_, clock_);
   std::atomic<int> runs{0};
   std::atomic<int> replays{0};
+  std::atomic<int> entered{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 3; ++i) {
     threads.emplace_back([&] {
+      ++entered;
       auto r = idem.Run("o", "same", "h", [&] {
         ++runs;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow handler
+        // The handler runs until every request has come in: they overlap it.
+        while (entered.load() < 3) {
+          std::this_thread::yield();
+        }
         return std::optional<Stored>({201, "{}"});
       });
       if (r && *r && (*r)->status == 201) {
