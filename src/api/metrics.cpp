@@ -41,6 +41,11 @@ void Metrics::Increment(std::string_view counter, std::string_view reason) {
   ++counters_[{std::string(counter), std::string(reason)}];
 }
 
+void Metrics::Publish(std::string_view name, std::string_view help, std::int64_t value) {
+  std::lock_guard lock(mutex_);
+  published_[std::string(name)] = {std::string(help), value};
+}
+
 std::string Metrics::Render() const {
   std::string out;
   std::lock_guard lock(mutex_);
@@ -73,6 +78,12 @@ std::string Metrics::Render() const {
   for (const auto& [key, n] : counters_) {
     out += "portline_errors_total{kind=\"" + Label(key.first) + "\",reason=\"" + Label(key.second) +
            "\"} " + std::to_string(n) + "\n";
+  }
+  for (const auto& [name, entry] : published_) {
+    const bool counter = name.ends_with("_total");
+    out += "# HELP portline_" + name + " " + entry.first + "\n";
+    out += "# TYPE portline_" + name + (counter ? " counter\n" : " gauge\n");
+    out += "portline_" + name + " " + std::to_string(entry.second) + "\n";
   }
   return out;
 }

@@ -24,6 +24,9 @@ class Metrics {
   void ConnectionOpened() { connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   [[nodiscard]] std::int64_t open_connections() const { return connections_.load(); }
+  /// A value another component owns (the SIP engine's connection counts), published as
+  /// portline_<name>: a counter when the name ends in _total, else a gauge.
+  void Publish(std::string_view name, std::string_view help, std::int64_t value);
 
   [[nodiscard]] std::string Render() const;
 
@@ -38,6 +41,7 @@ class Metrics {
   std::map<std::string, Histogram> latency_;  // by route
   std::map<std::pair<std::string, std::string>, std::uint64_t> counters_;
   std::atomic<std::int64_t> connections_{0};
+  std::map<std::string, std::pair<std::string, std::int64_t>> published_;  // name → help, value
 };
 
 }  // namespace portline::api

@@ -2,6 +2,8 @@
 // lifetimes and threads (one network thread, a pool of handler threads).
 #include "app/app.hpp"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -163,6 +165,34 @@ void SchedulePurge(asio::steady_timer& timer, asio::thread_pool& workers, api::A
     SchedulePurge(timer, workers, api);
   });
 }
+
+// Copies the SIP engine's connection counts into the metrics once a second (they live on the
+// network thread; the metrics are read from the workers).
+void SchedulePublishSip(asio::steady_timer& timer, sip::Endpoint& sip, api::Metrics& metrics) {
+  const sip::Endpoint::Stats st = sip.GetStats();
+  const auto n = [](auto v) { return static_cast<std::int64_t>(v); };
+  metrics.Publish("sip_connections_open", "SIP TCP/TLS connections open (incoming).",
+                  n(st.streams.incoming));
+  metrics.Publish("sip_outgoing_connections_open", "SIP TCP/TLS connections we opened.",
+                  n(st.streams.outgoing));
+  metrics.Publish("sip_connections_rejected_total",
+                  "Incoming SIP connections closed at once: over a connection cap.",
+                  n(st.streams.rejected));
+  metrics.Publish("sip_accept_errors_total", "SIP accepts that failed (descriptors exhausted).",
+                  n(st.streams.accept_errors));
+  metrics.Publish("sip_slow_peers_dropped_total",
+                  "SIP connections closed because the peer stopped reading.",
+                  n(st.streams.write_timeouts + st.streams.queue_overflows));
+  metrics.Publish("sip_messages_received_total", "SIP messages received.", n(st.received));
+  metrics.Publish("sip_messages_malformed_total", "SIP messages that did not parse or validate.",
+                  n(st.malformed + st.streams.unframeable));
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &sip, &metrics](boost::system::error_code ec) {
+    if (!ec) {
+      SchedulePublishSip(timer, sip, metrics);
+    }
+  });
+}
 }  // namespace
 
 net::OutboundGuard OutboundGuardFrom(const config::Config& cfg) {
@@ -201,8 +231,37 @@ sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
   for (std::string_view server : config::SplitList(cfg.sip_dns_servers)) {
     o.dns_servers.emplace_back(server);
   }
+  o.streams.max_incoming = static_cast<std::size_t>(cfg.sip_max_connections);
+  o.streams.max_incoming_per_ip = static_cast<std::size_t>(cfg.sip_max_connections_per_ip);
+  o.streams.max_outgoing = static_cast<std::size_t>(cfg.sip_max_outgoing_connections);
+  o.streams.write_timeout = std::chrono::milliseconds(cfg.sip_write_timeout_ms);
   return o;
 }
+
+namespace {
+
+// Raises the soft descriptor limit to the hard one and shares it out (config::BudgetDescriptors).
+config::DescriptorBudget FitDescriptors(const config::Config& cfg) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &lim);
+    (void)getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  const std::uint64_t open_files = lim.rlim_cur == RLIM_INFINITY ? (1u << 20) : lim.rlim_cur;
+  config::DescriptorBudget budget = config::BudgetDescriptors(cfg, open_files);
+  if (budget.reduced) {
+    log::Warn("connection caps lowered to fit the open-files limit",
+              {{"open_files", static_cast<std::int64_t>(budget.open_files)},
+               {"reserved", static_cast<std::int64_t>(budget.reserved)},
+               {"http_connections", static_cast<std::int64_t>(budget.http_connections)},
+               {"sip_connections", static_cast<std::int64_t>(budget.sip_incoming)},
+               {"sip_outgoing_connections", static_cast<std::int64_t>(budget.sip_outgoing)}});
+  }
+  return budget;
+}
+
+}  // namespace
 
 int Serve(const config::Config& cfg) {
   InitCrypto();
@@ -255,13 +314,19 @@ int Serve(const config::Config& cfg) {
   http_opts.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
   http_opts.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
   http_opts.shutdown_timeout = std::chrono::milliseconds(cfg.shutdown_timeout_ms);
-  http_opts.max_connections = static_cast<std::size_t>(cfg.max_connections);
+  const config::DescriptorBudget budget = FitDescriptors(cfg);
+  http_opts.max_connections = budget.http_connections;
   http_opts.access_log = cfg.access_log;
   api::http::Server server(io, api, workers, http_opts);
 
   // The SIP engine shares the network thread. While the server drains it answers OPTIONS with
   // 503, so health checkers move traffic away before the process goes.
-  sip::Endpoint sip_endpoint(io, SipOptionsFrom(cfg, true));
+  sip::EndpointOptions sip_opts = SipOptionsFrom(cfg, true);
+  sip_opts.streams.max_incoming = budget.sip_incoming;
+  sip_opts.streams.max_incoming_per_ip =
+      std::min<std::size_t>(sip_opts.streams.max_incoming_per_ip, budget.sip_incoming);
+  sip_opts.streams.max_outgoing = budget.sip_outgoing;
+  sip::Endpoint sip_endpoint(io, sip_opts);
   if (!cfg.sip_listen.empty()) {
     if (auto started = sip_endpoint.Start(); !started) {
       log::Error("cannot start SIP", {{"error", started.error().message}});
@@ -298,6 +363,8 @@ int Serve(const config::Config& cfg) {
 
   asio::steady_timer purge_timer(io);
   SchedulePurge(purge_timer, workers, api);
+  asio::steady_timer sip_metrics_timer(io);
+  SchedulePublishSip(sip_metrics_timer, sip_endpoint, metrics);
 
   // LNP data is replaced at run time without downtime: on SIGHUP, and when the file changes.
   auto reload_lnp = [&lnp, &carriers, &cfg] {
@@ -394,6 +461,7 @@ int Serve(const config::Config& cfg) {
     }
     log::Info("shutting down", {{"signal", signo}});
     purge_timer.cancel();
+    sip_metrics_timer.cancel();
     workflow_timer.cancel();
     lnp_watch.cancel();
     hup.cancel();

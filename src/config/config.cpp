@@ -62,6 +62,12 @@ std::vector<Binding> Bindings(Config& c) {
       {"sip.t2_ms", "PORTLINE_SIP_T2_MS", &c.sip_t2_ms},
       {"sip.t4_ms", "PORTLINE_SIP_T4_MS", &c.sip_t4_ms},
       {"sip.dns_servers", "PORTLINE_SIP_DNS_SERVERS", &c.sip_dns_servers},
+      {"sip.max_connections", "PORTLINE_SIP_MAX_CONNECTIONS", &c.sip_max_connections},
+      {"sip.max_connections_per_ip", "PORTLINE_SIP_MAX_CONNECTIONS_PER_IP",
+       &c.sip_max_connections_per_ip},
+      {"sip.max_outgoing_connections", "PORTLINE_SIP_MAX_OUTGOING_CONNECTIONS",
+       &c.sip_max_outgoing_connections},
+      {"sip.write_timeout_ms", "PORTLINE_SIP_WRITE_TIMEOUT_MS", &c.sip_write_timeout_ms},
       {"porting.min_port_days", "PORTLINE_MIN_PORT_DAYS", &c.min_port_days},
       {"porting.check_max_numbers", "PORTLINE_CHECK_MAX_NUMBERS", &c.check_max_numbers},
       {"porting.coverage", "PORTLINE_COVERAGE", &c.coverage},
@@ -381,6 +387,14 @@ Result<void> Validate(const Config& c) {
   check(c.sip_t2_ms >= c.sip_t1_ms && c.sip_t2_ms <= 60000, "sip.t2_ms",
         "must be from sip.t1_ms to 60000");
   check(c.sip_t4_ms >= 0 && c.sip_t4_ms <= 60000, "sip.t4_ms", "must be from 0 to 60000");
+  check(c.sip_max_connections >= 1 && c.sip_max_connections <= 1000000, "sip.max_connections",
+        "must be from 1 to 1000000");
+  check(c.sip_max_connections_per_ip >= 1 && c.sip_max_connections_per_ip <= c.sip_max_connections,
+        "sip.max_connections_per_ip", "must be from 1 to sip.max_connections");
+  check(c.sip_max_outgoing_connections >= 1 && c.sip_max_outgoing_connections <= 1000000,
+        "sip.max_outgoing_connections", "must be from 1 to 1000000");
+  check(c.sip_write_timeout_ms >= 100 && c.sip_write_timeout_ms <= 600000, "sip.write_timeout_ms",
+        "must be from 100 to 600000");
   for (std::string_view server : SplitList(c.sip_dns_servers)) {
     check(SplitHostPort(server).has_value(), "sip.dns_servers",
           "entries must be host:port (got '" + std::string(server) + "')");
@@ -474,6 +488,28 @@ std::vector<std::pair<std::string, std::string>> KeyList() {
     out.emplace_back(b.path, b.env);
   }
   return out;
+}
+
+}  // namespace portline::config
+
+namespace portline::config {
+
+DescriptorBudget BudgetDescriptors(const Config& cfg, std::uint64_t open_files) {
+  DescriptorBudget b;
+  b.open_files = open_files;
+  b.reserved = std::clamp<std::uint64_t>(open_files / 8, 64, 1024);
+  const std::uint64_t available = open_files > b.reserved ? open_files - b.reserved : 0;
+  auto fit = [&b](std::int64_t wanted, std::uint64_t room) {
+    const auto w = static_cast<std::uint64_t>(std::max<std::int64_t>(wanted, 1));
+    const std::uint64_t got = std::max<std::uint64_t>(std::min(w, room), 1);
+    b.reduced = b.reduced || got < w;
+    return got;
+  };
+  b.sip_incoming = fit(cfg.sip_max_connections, available / 4);
+  b.sip_outgoing = fit(cfg.sip_max_outgoing_connections, available / 4);
+  const std::uint64_t sip = b.sip_incoming + b.sip_outgoing;
+  b.http_connections = fit(cfg.max_connections, available > sip ? available - sip : 0);
+  return b;
 }
 
 }  // namespace portline::config

@@ -53,7 +53,11 @@ struct Config {
   std::int64_t sip_t1_ms = 500;
   std::int64_t sip_t2_ms = 4000;
   std::int64_t sip_t4_ms = 5000;
-  std::string sip_dns_servers;  // "127.0.0.1:53,[::1]:53"; empty: /etc/resolv.conf
+  std::string sip_dns_servers;                   // "127.0.0.1:53,[::1]:53"; empty: /etc/resolv.conf
+  std::int64_t sip_max_connections = 1024;       // incoming TCP/TLS connections open at once
+  std::int64_t sip_max_connections_per_ip = 32;  // of those, from one source address
+  std::int64_t sip_max_outgoing_connections = 1024;
+  std::int64_t sip_write_timeout_ms = 10000;  // a SIP peer that stops reading is dropped
   // porting
   std::int64_t min_port_days = 7;            // earliest port date: at least this many days out
   std::int64_t check_max_numbers = 20000;    // numbers per portability check
@@ -114,6 +118,20 @@ struct SipListener {
   std::uint16_t port = 0;
 };
 [[nodiscard]] Result<std::vector<SipListener>> ParseSipListen(std::string_view text);
+
+/// How the process's descriptors are shared out: SIP streams never take what the HTTP API and
+/// the rest (database, files, DNS, outbound calls) need, so a SIP flood cannot starve the API.
+struct DescriptorBudget {
+  std::uint64_t open_files = 0;  // the process's limit
+  std::uint64_t reserved = 0;    // kept for everything that is not a listener's connection
+  std::uint64_t http_connections = 0;
+  std::uint64_t sip_incoming = 0;
+  std::uint64_t sip_outgoing = 0;
+  bool reduced = false;  // a configured cap was lowered to fit
+};
+/// Fits server.max_connections and the sip connection caps into `open_files`: a fixed reserve
+/// first, then at most a quarter each for SIP incoming and outgoing, the rest for HTTP.
+[[nodiscard]] DescriptorBudget BudgetDescriptors(const Config& cfg, std::uint64_t open_files);
 
 /// Every key as (dotted path, environment variable), for docs and tests.
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> KeyList();

@@ -131,5 +131,34 @@ TEST(ConfigTest, SplitHostPort) {
   }
 }
 
+TEST(ConfigTest, DescriptorBudgetKeepsRoomForTheApiWhateverSipIsGiven) {
+  Config c;
+  // A generous limit changes nothing.
+  DescriptorBudget roomy = BudgetDescriptors(c, 1u << 20);
+  EXPECT_FALSE(roomy.reduced);
+  EXPECT_EQ(roomy.sip_incoming, 1024u);
+  EXPECT_EQ(roomy.sip_outgoing, 1024u);
+  EXPECT_EQ(roomy.http_connections, 10000u);
+  EXPECT_EQ(roomy.reserved, 1024u);
+
+  // A tight one: SIP streams get a quarter each, HTTP the rest, and a reserve stays free.
+  c.sip_max_connections = 100000;
+  c.sip_max_outgoing_connections = 100000;
+  c.max_connections = 1000000;
+  DescriptorBudget tight = BudgetDescriptors(c, 512);
+  EXPECT_TRUE(tight.reduced);
+  EXPECT_EQ(tight.reserved, 64u);
+  EXPECT_EQ(tight.sip_incoming, 112u);
+  EXPECT_EQ(tight.sip_outgoing, 112u);
+  EXPECT_EQ(tight.http_connections, 224u);
+  EXPECT_EQ(tight.reserved + tight.sip_incoming + tight.sip_outgoing + tight.http_connections,
+            512u);
+
+  // Absurdly small: every cap stays at least 1.
+  DescriptorBudget tiny = BudgetDescriptors(c, 10);
+  EXPECT_EQ(tiny.sip_incoming, 1u);
+  EXPECT_EQ(tiny.http_connections, 1u);
+}
+
 }  // namespace
 }  // namespace portline::config

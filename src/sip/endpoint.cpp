@@ -1,20 +1,13 @@
 #include "sip/endpoint.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <deque>
 #include <map>
 #include <queue>
 #include <unordered_map>
@@ -29,19 +22,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using boost::system::error_code;
-
-std::optional<TlsVerify> TlsVerifyFrom(std::string_view name) noexcept {
-  if (name == "full") {
-    return TlsVerify::kFull;
-  }
-  if (name == "chain_only") {
-    return TlsVerify::kChainOnly;
-  }
-  if (name == "none") {
-    return TlsVerify::kNone;
-  }
-  return std::nullopt;
-}
 
 namespace {
 
@@ -69,48 +49,12 @@ const char* ViaTransport(Transport t) {
   return "UDP";
 }
 
-// A TCP or TLS connection with Content-Length framing and a write queue.
-struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(Transport t, tcp::socket socket, asio::ssl::context* ctx)
-      : transport(t), timer(socket.get_executor()) {
-    if (t == Transport::kTls) {
-      tls = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket), *ctx);
-    } else {
-      plain = std::make_unique<tcp::socket>(std::move(socket));
-    }
-  }
-  tcp::socket& Socket() { return tls ? tls->next_layer() : *plain; }
-  void Close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    error_code ec;
-    Socket().shutdown(tcp::socket::shutdown_both, ec);
-    Socket().close(ec);
-    timer.cancel();
-  }
-
-  Transport transport;
-  std::unique_ptr<tcp::socket> plain;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;
-  asio::steady_timer timer;  // connect/handshake deadline
-  std::string key;
-  tcp::endpoint remote;
-  tcp::endpoint local;
-  std::deque<std::string> out;
-  bool writing = false;
-  bool closed = false;
-  bool ready = false;  // connected (and handshaken)
-  TxClock::time_point last_used = TxClock::now();
-};
-
 // Where a message goes: a UDP destination (sent from one of our sockets) or a connection.
 struct Route {
   Transport transport = Transport::kUdp;
   udp::socket* udp_socket = nullptr;
   udp::endpoint udp_to;
-  std::weak_ptr<Connection> conn;
+  std::weak_ptr<StreamConnection> conn;
 };
 
 // A client request waiting in a coroutine.
@@ -151,30 +95,19 @@ struct HeapEntry {
 }  // namespace
 
 struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
-  Impl(asio::io_context& io_, EndpointOptions o)
-      : io(io_),
-        opts(std::move(o)),
-        timer(io_),
-        sweep(io_),
-        client_ctx(asio::ssl::context::tls_client),
-        server_ctx(asio::ssl::context::tls_server) {}
+  Impl(asio::io_context& io_, EndpointOptions o) : io(io_), opts(std::move(o)), timer(io_) {}
 
   asio::io_context& io;
   EndpointOptions opts;
   asio::steady_timer timer;  // transaction timers
-  asio::steady_timer sweep;  // idle connections
   std::optional<TxClock::time_point> armed;
-  asio::ssl::context client_ctx;
-  asio::ssl::context server_ctx;
-  bool server_tls_ready = false;
+  std::shared_ptr<StreamTransport> streams;  // TCP and TLS
   std::unique_ptr<DnsClient> dns;
   std::unique_ptr<DigestVerifier> verifier;
 
   std::vector<std::unique_ptr<udp::socket>> udp_sockets;  // listeners first, then ephemeral
   std::vector<udp::endpoint> udp_locals;                  // their bound addresses
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<Endpoint::Bound> bound;
-  std::unordered_map<std::string, std::shared_ptr<Connection>> connections;
   std::unordered_map<std::string, ClientTx> clients;
   std::unordered_map<std::string, ServerTx> servers;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;
@@ -185,7 +118,22 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   // ---- set-up --------------------------------------------------------------------------------
 
   Result<void> Start() {
-    PORTLINE_RETURN_IF_ERROR(SetUpTls());
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto on_message = [weak](std::string_view bytes, const std::shared_ptr<StreamConnection>& c) {
+      if (auto self = weak.lock()) {
+        Route route;
+        route.transport = c->transport;
+        route.conn = c;
+        self->OnMessage(bytes, route, Framing::kStream);
+      }
+    };
+    auto on_lost = [weak](const std::shared_ptr<StreamConnection>& c) {
+      if (auto self = weak.lock()) {
+        self->ConnectionLost(c);
+      }
+    };
+    streams = std::make_shared<StreamTransport>(io, opts.streams, on_message, on_lost);
+    PORTLINE_RETURN_IF_ERROR(streams->Start(opts.tls));
     if (opts.auth.password_for) {
       verifier = std::make_unique<DigestVerifier>(
           opts.auth.realm, opts.auth.secret.empty() ? NewBranch() + NewTag() : opts.auth.secret,
@@ -202,82 +150,29 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
       if (ec) {
         return Fail(Errc::kInvalidArgument, "SIP listener: '" + l.host + "' is not an IP address");
       }
-      if (l.transport == Transport::kUdp) {
-        auto s = std::make_unique<udp::socket>(io);
-        s->open(addr.is_v6() ? udp::v6() : udp::v4(), ec);
-        if (!ec && addr.is_v6()) {
-          s->set_option(V6Only(true), ec);
+      if (l.transport != Transport::kUdp) {
+        auto port = streams->Listen(l.transport, tcp::endpoint(addr, l.port));
+        if (!port) {
+          return tl::unexpected(port.error());
         }
-        if (!ec) {
-          s->bind(udp::endpoint(addr, l.port), ec);
-        }
-        if (ec) {
-          return Fail(Errc::kUnavailable,
-                      "SIP listener udp " + HostPort(addr, l.port) + ": " + ec.message());
-        }
-        s->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
-        bound.push_back({l.transport, addr.to_string(), s->local_endpoint().port()});
-        AddUdp(std::move(s));
-      } else {
-        if (l.transport == Transport::kTls && !server_tls_ready) {
-          return Fail(Errc::kInvalidArgument,
-                      "SIP listener tls needs sip.tls.cert_file and sip.tls.key_file");
-        }
-        auto a = std::make_unique<tcp::acceptor>(io);
-        a->open(addr.is_v6() ? tcp::v6() : tcp::v4(), ec);
-        if (!ec) {
-          a->set_option(tcp::acceptor::reuse_address(true), ec);
-          if (addr.is_v6()) {
-            a->set_option(V6Only(true), ec);
-          }
-          a->bind(tcp::endpoint(addr, l.port), ec);
-        }
-        if (!ec) {
-          a->listen(asio::socket_base::max_listen_connections, ec);
-        }
-        if (ec) {
-          return Fail(Errc::kUnavailable, "SIP listener " +
-                                              std::string(TransportName(l.transport)) + " " +
-                                              HostPort(addr, l.port) + ": " + ec.message());
-        }
-        bound.push_back({l.transport, addr.to_string(), a->local_endpoint().port()});
-        acceptors.push_back(std::move(a));
-        asio::co_spawn(io, Accept(*acceptors.back(), l.transport), asio::detached);
+        bound.push_back({l.transport, addr.to_string(), *port});
+        continue;
       }
-    }
-    ScheduleSweep();
-    return {};
-  }
-
-  Result<void> SetUpTls() {
-    SSL_CTX_set_min_proto_version(client_ctx.native_handle(), TLS1_2_VERSION);
-    SSL_CTX_set_min_proto_version(server_ctx.native_handle(), TLS1_2_VERSION);
-    error_code ec;
-    if (opts.tls.ca_file.empty()) {
-      client_ctx.set_default_verify_paths(ec);
-    } else {
-      client_ctx.load_verify_file(opts.tls.ca_file, ec);
+      auto s = std::make_unique<udp::socket>(io);
+      s->open(addr.is_v6() ? udp::v6() : udp::v4(), ec);
+      if (!ec && addr.is_v6()) {
+        s->set_option(V6Only(true), ec);
+      }
+      if (!ec) {
+        s->bind(udp::endpoint(addr, l.port), ec);
+      }
       if (ec) {
-        return Fail(Errc::kInvalidArgument,
-                    "sip.tls.ca_file '" + opts.tls.ca_file + "': " + ec.message());
+        return Fail(Errc::kUnavailable,
+                    "SIP listener udp " + HostPort(addr, l.port) + ": " + ec.message());
       }
-    }
-    client_ctx.set_verify_mode(opts.tls.verify == TlsVerify::kNone ? asio::ssl::verify_none
-                                                                   : asio::ssl::verify_peer);
-    if (!opts.tls.cert_file.empty()) {
-      for (asio::ssl::context* ctx : {&server_ctx, &client_ctx}) {
-        if (ctx == &client_ctx && !opts.tls.client_certificate) {
-          continue;
-        }
-        ctx->use_certificate_chain_file(opts.tls.cert_file, ec);
-        if (!ec) {
-          ctx->use_private_key_file(opts.tls.key_file, asio::ssl::context::pem, ec);
-        }
-        if (ec) {
-          return Fail(Errc::kInvalidArgument, "sip.tls certificate/key: " + ec.message());
-        }
-      }
-      server_tls_ready = true;
+      s->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+      bound.push_back({l.transport, addr.to_string(), s->local_endpoint().port()});
+      AddUdp(std::move(s));
     }
     return {};
   }
@@ -288,15 +183,10 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     for (auto& s : udp_sockets) {
       s->close(ec);
     }
-    for (auto& a : acceptors) {
-      a->close(ec);
+    if (streams) {
+      streams->Stop();
     }
-    for (auto& [k, c] : connections) {
-      c->Close();
-    }
-    connections.clear();
     timer.cancel();
-    sweep.cancel();
     for (auto& [k, tx] : clients) {
       if (tx.waiter) {
         tx.waiter->finished = true;
@@ -308,28 +198,6 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     clients.clear();
     servers.clear();
     dns.reset();
-  }
-
-  void ScheduleSweep() {
-    sweep.expires_after(std::chrono::seconds(5));
-    std::weak_ptr<Impl> weak = weak_from_this();
-    sweep.async_wait([weak](error_code ec) {
-      auto self = weak.lock();
-      if (ec || !self || self->stopped) {
-        return;
-      }
-      const auto now = TxClock::now();
-      for (auto it = self->connections.begin(); it != self->connections.end();) {
-        if (it->second->closed ||
-            (it->second->out.empty() && now - it->second->last_used > self->opts.idle_timeout)) {
-          it->second->Close();
-          it = self->connections.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      self->ScheduleSweep();
-    });
   }
 
   // ---- UDP -----------------------------------------------------------------------------------
@@ -419,104 +287,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
 
   // ---- TCP / TLS -----------------------------------------------------------------------------
 
-  asio::awaitable<void> Accept(tcp::acceptor& acceptor, Transport t) {
-    auto self = shared_from_this();
-    while (!stopped && acceptor.is_open()) {
-      error_code ec;
-      tcp::socket socket =
-          co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
-          co_return;
-        }
-        continue;
-      }
-      auto conn = std::make_shared<Connection>(t, std::move(socket), &server_ctx);
-      conn->remote = conn->Socket().remote_endpoint(ec);
-      conn->local = conn->Socket().local_endpoint(ec);
-      asio::co_spawn(io, ServeIncoming(conn, self), asio::detached);
-    }
-  }
-
-  static asio::awaitable<void> ServeIncoming(std::shared_ptr<Connection> conn,
-                                             std::shared_ptr<Impl> self) {
-    if (conn->tls) {
-      error_code ec;
-      conn->timer.expires_after(self->opts.connect_timeout);
-      std::weak_ptr<Connection> weak = conn;
-      auto on_deadline = [weak](error_code tec) {
-        if (auto c = weak.lock(); c && !tec && !c->ready) {
-          c->Close();
-        }
-      };
-      conn->timer.async_wait(on_deadline);
-      co_await conn->tls->async_handshake(asio::ssl::stream_base::server,
-                                          asio::redirect_error(asio::use_awaitable, ec));
-      conn->timer.cancel();
-      if (ec) {
-        conn->Close();
-        co_return;
-      }
-    }
-    conn->ready = true;
-    conn->key = ConnKey(conn->transport, conn->remote, "");
-    self->connections[conn->key] = conn;
-    co_await ReadLoop(conn, self);
-  }
-
-  static std::string ConnKey(Transport t, const tcp::endpoint& remote, std::string_view sni) {
-    return std::string(TransportName(t)) + "|" + remote.address().to_string() + "|" +
-           std::to_string(remote.port()) + "|" + std::string(sni);
-  }
-
-  static asio::awaitable<void> ReadLoop(std::shared_ptr<Connection> conn,
-                                        std::shared_ptr<Impl> self) {
-    std::string in;
-    std::array<char, 16384> chunk{};
-    while (!conn->closed && !self->stopped) {
-      error_code ec;
-      std::size_t n = 0;
-      if (conn->tls) {
-        n = co_await conn->tls->async_read_some(asio::buffer(chunk),
-                                                asio::redirect_error(asio::use_awaitable, ec));
-      } else {
-        n = co_await conn->plain->async_read_some(asio::buffer(chunk),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (ec) {
-        break;
-      }
-      conn->last_used = TxClock::now();
-      in.append(chunk.data(), n);
-      while (!in.empty()) {
-        auto len = FrameLength(in, self->opts.max_message_bytes, self->opts.max_message_bytes);
-        if (!len) {
-          ++self->stats.malformed;
-          log::Warn("sip: closing a stream that cannot be framed",
-                    {{"error", len.error().message}});
-          conn->Close();
-          break;
-        }
-        if (*len == 0) {
-          break;
-        }
-        const std::string message = in.substr(0, *len);
-        in.erase(0, *len);
-        Route route;
-        route.transport = conn->transport;
-        route.conn = conn;
-        self->OnMessage(message, route, Framing::kStream);
-      }
-    }
-    conn->Close();
-    self->ConnectionLost(conn);
-  }
-
-  void ConnectionLost(const std::shared_ptr<Connection>& conn) {
-    auto it = connections.find(conn->key);
-    if (it != connections.end() && it->second == conn) {
-      connections.erase(it);
-    }
+  void ConnectionLost(const std::shared_ptr<StreamConnection>& conn) {
     // Client transactions riding on it fail now rather than at Timer F.
     std::vector<std::string> failed;
     for (auto& [key, tx] : clients) {
@@ -534,106 +305,6 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     }
   }
 
-  // Opens (or reuses) a connection to `to`; `host` is the TLS name to send and verify.
-  asio::awaitable<Result<std::shared_ptr<Connection>>> Connect(Transport t, tcp::endpoint to,
-                                                               std::string host) {
-    const std::string key = ConnKey(t, to, t == Transport::kTls ? host : "");
-    if (auto it = connections.find(key); it != connections.end() && !it->second->closed) {
-      co_return it->second;
-    }
-    auto self = shared_from_this();
-    tcp::socket socket(io);
-    auto conn = std::make_shared<Connection>(t, std::move(socket), &client_ctx);
-    conn->key = key;
-    conn->remote = to;
-    std::weak_ptr<Connection> weak = conn;
-    conn->timer.expires_after(opts.connect_timeout);
-    bool timed_out = false;
-    auto on_deadline = [weak, &timed_out](error_code tec) {
-      if (auto c = weak.lock(); c && !tec && !c->ready) {
-        timed_out = true;
-        c->Close();
-      }
-    };
-    conn->timer.async_wait(on_deadline);
-    error_code ec;
-    co_await conn->Socket().async_connect(to, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      conn->timer.cancel();
-      conn->Close();
-      co_return Fail(Errc::kUnavailable,
-                     timed_out
-                         ? "connect to " + HostPort(to.address(), to.port()) + " timed out"
-                         : "connect to " + HostPort(to.address(), to.port()) + ": " + ec.message());
-    }
-    conn->Socket().set_option(tcp::no_delay(true), ec);
-    if (t == Transport::kTls) {
-      SSL* ssl = conn->tls->native_handle();
-      error_code parse_ec;
-      const auto as_ip = asio::ip::make_address(host, parse_ec);
-      if (parse_ec) {
-        SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(host.c_str()));  // SNI, only for names
-      }
-      if (opts.tls.verify == TlsVerify::kFull) {
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        if (parse_ec) {
-          X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
-        } else {
-          X509_VERIFY_PARAM_set1_ip_asc(param, as_ip.to_string().c_str());
-        }
-      }
-      co_await conn->tls->async_handshake(asio::ssl::stream_base::client,
-                                          asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        conn->timer.cancel();
-        const long verify = SSL_get_verify_result(ssl);
-        std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                          : timed_out         ? "timed out"
-                                              : ec.message();
-        conn->Close();
-        co_return Fail(Errc::kUnavailable, "TLS handshake with " + host + " (" +
-                                               HostPort(to.address(), to.port()) +
-                                               ") failed: " + why);
-      }
-    }
-    conn->timer.cancel();
-    conn->ready = true;
-    conn->local = conn->Socket().local_endpoint(ec);
-    connections[key] = conn;
-    asio::co_spawn(io, ReadLoop(conn, self), asio::detached);
-    co_return conn;
-  }
-
-  void Write(const std::shared_ptr<Connection>& conn, std::string bytes) {
-    conn->out.push_back(std::move(bytes));
-    conn->last_used = TxClock::now();
-    if (!conn->writing) {
-      conn->writing = true;
-      asio::co_spawn(io, WriteLoop(conn, shared_from_this()), asio::detached);
-    }
-  }
-
-  static asio::awaitable<void> WriteLoop(std::shared_ptr<Connection> conn,
-                                         std::shared_ptr<Impl> /*keep_alive*/) {
-    while (!conn->out.empty() && !conn->closed) {
-      error_code ec;
-      if (conn->tls) {
-        co_await asio::async_write(*conn->tls, asio::buffer(conn->out.front()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-      } else {
-        co_await asio::async_write(*conn->plain, asio::buffer(conn->out.front()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (ec) {
-        conn->Close();
-        break;
-      }
-      conn->out.pop_front();
-    }
-    conn->writing = false;
-  }
-
   // ---- sending -------------------------------------------------------------------------------
 
   bool SendOn(Route& route, const std::string& bytes) {
@@ -646,12 +317,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
       route.udp_socket->send_to(asio::buffer(bytes), route.udp_to, 0, ec);
       return !ec;
     }
-    auto conn = route.conn.lock();
-    if (!conn || conn->closed) {
-      return false;
-    }
-    Write(conn, bytes);
-    return true;
+    return streams->Send(route.conn.lock(), bytes);
   }
 
   // ---- timers --------------------------------------------------------------------------------
@@ -1041,7 +707,8 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     if (target.transport != Transport::kUdp) {
       route.transport = target.transport;
       route.udp_socket = nullptr;
-      auto conn = co_await Connect(target.transport, tcp::endpoint(addr, target.port), target.host);
+      auto conn = co_await streams->Connect(target.transport, tcp::endpoint(addr, target.port),
+                                            target.host);
       if (!conn) {
         attempt.response = tl::unexpected(conn.error());
         co_return attempt;
@@ -1260,7 +927,10 @@ Endpoint::Stats Endpoint::GetStats() const {
   Stats s = impl_->stats;
   s.client_transactions = impl_->clients.size();
   s.server_transactions = impl_->servers.size();
-  s.connections = impl_->connections.size();
+  if (impl_->streams) {
+    s.connections = impl_->streams->Open();
+    s.streams = impl_->streams->GetStats();
+  }
   return s;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-// The SIP endpoint: transports (UDP, TCP, TLS over IPv4/IPv6), the transaction layer driving the
-// pure §17 machines, RFC 3263 server location, and the user-agent basics (send OPTIONS; answer
-// OPTIONS, reject what it does not handle).
+// The SIP endpoint: transports (UDP here, TCP and TLS in stream_transport), the transaction layer
+// driving the pure §17 machines, RFC 3263 server location, and the user-agent basics (send OPTIONS;
+// answer OPTIONS, reject what it does not handle).
 //
 // Threading contract: an Endpoint lives on one io_context run by one thread. Call every member,
 // and co_await Options(), on that thread (co_spawn onto the io_context from elsewhere).
@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "sip/digest.hpp"
 #include "sip/dns.hpp"
+#include "sip/stream_transport.hpp"
 #include "sip/transaction.hpp"
 
 namespace portline::sip {
@@ -30,21 +31,6 @@ struct ListenerConfig {
   Transport transport = Transport::kUdp;
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   std::uint16_t port = 0;          // 0 = any free port
-};
-
-enum class TlsVerify : std::uint8_t {
-  kFull,       // chain and host name (or IP) must match
-  kChainOnly,  // chain must verify; the name is not checked (peers addressed by IP)
-  kNone,       // no verification (tests, diagnostics)
-};
-[[nodiscard]] std::optional<TlsVerify> TlsVerifyFrom(std::string_view name) noexcept;
-
-struct TlsOptions {
-  std::string cert_file;  // PEM chain served by TLS listeners (and offered as client cert)
-  std::string key_file;
-  std::string ca_file;  // trust anchors for peers; empty = the system store
-  TlsVerify verify = TlsVerify::kFull;
-  bool client_certificate = false;  // present cert_file when we are the TLS client
 };
 
 /// Digest authentication of incoming requests (server side). Off when password_for is empty.
@@ -62,9 +48,7 @@ struct EndpointOptions {
   TlsOptions tls;
   std::vector<std::string> dns_servers;  // "127.0.0.1:5353"; empty = system resolver
   std::chrono::milliseconds dns_timeout{3000};
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds idle_timeout{120000};  // closes idle TCP/TLS connections
-  std::size_t max_message_bytes = 65535;
+  StreamLimits streams;  // TCP/TLS: connection caps, deadlines, queue and message sizes
   AuthOptions auth;
   /// Called with every address before we connect or send to it (the SSRF guard); empty = allow.
   std::function<Result<void>(const boost::asio::ip::address&)> outbound_guard;
@@ -126,6 +110,7 @@ class Endpoint {
     std::uint64_t received = 0;
     std::uint64_t malformed = 0;
     std::uint64_t sent = 0;
+    StreamTransport::Stats streams;
   };
   [[nodiscard]] Stats GetStats() const;
 

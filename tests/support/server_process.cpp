@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +38,8 @@ std::vector<std::string> MergedEnv(const std::map<std::string, std::string>& ext
 }
 
 pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            int out_fd, int err_fd, const std::string& stdin_path = {}) {
+            int out_fd, int err_fd, const std::string& stdin_path = {},
+            std::optional<std::uint64_t> open_files = std::nullopt) {
   std::vector<std::string> argv_s;
   argv_s.push_back(PortlineBinary());
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -55,6 +57,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
   const pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test binary that crashed
+    if (open_files) {
+      const rlimit lim{*open_files, *open_files};
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
     const int in_fd = open(stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY);
     dup2(in_fd, 0);
     dup2(out_fd, 1);
@@ -102,7 +108,8 @@ CommandResult RunPortline(const std::vector<std::string>& args,
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_args,
-                             std::map<std::string, std::string> env) {
+                             std::map<std::string, std::string> env,
+                             std::optional<std::uint64_t> open_files) {
   int pipefd[2];
   if (pipe(pipefd) != 0) {
     return;
@@ -111,13 +118,18 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   const int err_fd = open(stderr_path_.c_str(), O_WRONLY | O_TRUNC);
   std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(args, env, pipefd[1], err_fd);
+  pid_ = Spawn(args, env, pipefd[1], err_fd, {}, open_files);
   close(pipefd[1]);
   close(err_fd);
-  // Wait (bounded) for "portline listening on http://127.0.0.1:PORT".
+  // Wait (bounded) for "portline listening on http://127.0.0.1:PORT" (SIP listeners come first).
+  static constexpr std::string_view kReady = "portline listening on http://";
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline && out.find('\n') == std::string::npos) {
+  auto ready = [&out] {
+    const auto at = out.find(kReady);
+    return at != std::string::npos && out.find('\n', at) != std::string::npos;
+  };
+  while (std::chrono::steady_clock::now() < deadline && !ready()) {
     pollfd p{pipefd[0], POLLIN, 0};
     if (poll(&p, 1, 200) > 0) {
       char buf[512];
@@ -129,9 +141,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     }
   }
   close(pipefd[0]);
-  const auto colon = out.rfind(':');
-  if (out.find("listening on") != std::string::npos && colon != std::string::npos) {
-    port_ = static_cast<std::uint16_t>(std::stoi(out.substr(colon + 1)));
+  if (ready()) {
+    const std::string line = out.substr(out.find(kReady), out.find('\n', out.find(kReady)));
+    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
   }
 }
 

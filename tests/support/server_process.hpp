@@ -27,10 +27,11 @@ CommandResult RunPortline(const std::vector<std::string>& args,
                           const std::string& stdin_path = {});
 
 /// `portline serve` as a child process on 127.0.0.1:0. Stops it (SIGKILL) on destruction if
-/// still running.
+/// still running. `open_files` sets its descriptor limit (soft and hard).
 class ServerProcess {
  public:
-  ServerProcess(std::vector<std::string> extra_args, std::map<std::string, std::string> env);
+  ServerProcess(std::vector<std::string> extra_args, std::map<std::string, std::string> env,
+                std::optional<std::uint64_t> open_files = std::nullopt);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
