@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -20,6 +19,7 @@
 
 #include "core/crypto.hpp"
 #include "core/json_util.hpp"
+#include "net/resolve.hpp"
 
 namespace portline::mail {
 namespace {
@@ -155,20 +155,19 @@ class SmtpSession {
   }
 
   Result<void> Connect() {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
     const std::string port = std::to_string(o_.port);
-    if (getaddrinfo(o_.host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-      return Fail(Errc::kUnavailable, "SMTP: cannot resolve " + o_.host);
+    // The lookup has the same deadline as every other SMTP step.
+    auto addresses = net::Resolve(o_.host, o_.port, std::chrono::steady_clock::now() + o_.timeout);
+    if (!addresses) {
+      return Fail(addresses.error().code, "SMTP: " + addresses.error().message);
     }
-    fd_ = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const net::ResolvedAddress& to = addresses->front();
+    fd_ = ::socket(to.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{static_cast<time_t>(o_.timeout.count() / 1000),
                static_cast<suseconds_t>((o_.timeout.count() % 1000) * 1000)};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    const int rc = ::connect(fd_, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
+    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to.addr), to.length);
     if (rc != 0) {
       return Fail(Errc::kUnavailable,
                   "SMTP: connect to " + o_.host + ":" + port + ": " + std::strerror(errno));

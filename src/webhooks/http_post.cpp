@@ -1,7 +1,6 @@
 #include "webhooks/http_post.hpp"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -14,6 +13,8 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
+
+#include "net/resolve.hpp"
 
 namespace portline::webhooks {
 namespace {
@@ -267,31 +268,31 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
   request += body;
 
   auto connect = [&]() -> Result<std::unique_ptr<Conn>> {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-      return Fail(Errc::kUnavailable, "cannot resolve " + host);
+    std::uint16_t port_number = 0;
+    if (auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+        ec != std::errc() || p != port.data() + port.size() || port_number == 0) {
+      return Fail(Errc::kInvalidArgument, "not a port: " + port);
     }
+    // The lookup shares the request's deadline: a silent resolver cannot hold a worker.
+    PORTLINE_ASSIGN_OR_RETURN(auto addresses, net::Resolve(host, port_number, deadline));
     // The guard judges the address we connect to (after DNS), so re-resolution cannot bypass it.
     auto c = std::make_unique<Conn>();
     std::string refused;
     std::string last_error = "no address";
-    for (addrinfo* a = res; a != nullptr && c->fd < 0; a = a->ai_next) {
-      char text[INET6_ADDRSTRLEN] = {};
-      const void* src =
-          a->ai_family == AF_INET6
-              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
-              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr);
-      inet_ntop(a->ai_family, src, text, sizeof(text));
+    for (const net::ResolvedAddress& a : addresses) {
+      if (c->fd >= 0) {
+        break;
+      }
+      const std::string& text = a.text;
       if (guard != nullptr) {
         if (auto ok = guard->Check(text); !ok) {
           refused = ok.error().message;
           continue;
         }
       }
-      const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      const int fd = ::socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.length) != 0 &&
+          errno != EINPROGRESS) {
         last_error = std::strerror(errno);
         ::close(fd);
         continue;
@@ -306,7 +307,6 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
       }
       c->fd = fd;
     }
-    freeaddrinfo(res);
     if (c->fd < 0) {
       if (!refused.empty()) {
         return FailCode(Errc::kPermissionDenied, "OUTBOUND_ADDRESS_REFUSED", refused);
