@@ -58,7 +58,10 @@ Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
       clock_(clock),
       metrics_(metrics),
       options_(options),
-      idempotency_(db, clock, IdempotencyStore::Options{.ttl = options.idempotency_ttl}),
+      idempotency_(
+          db, clock,
+          IdempotencyStore::Options{.ttl = options.idempotency_ttl,
+                                    .max_bytes_per_org = options.idempotency_max_bytes_per_org}),
       rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst) {
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);

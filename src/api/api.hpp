@@ -33,6 +33,7 @@ struct ApiOptions {
   double rate_limit_per_second = 100;  // per organization; ≤ 0 disables
   double rate_limit_burst = 200;
   std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);
+  std::int64_t idempotency_max_bytes_per_org = 256LL << 20;
 };
 
 /// The HTTP API without HTTP plumbing: authentication, entitlements, rate limits, idempotency,

@@ -20,14 +20,19 @@ namespace portline::api {
 /// key and the same request hash gets the stored response; with a different hash, kConflict
 /// (IDEMPOTENCY_KEY_REUSED). A request that arrives while the first is still running waits for
 /// it (PostgreSQL: on the key's unique index; SQLite: on the one writer) and then replays it.
-/// Records older than `ttl` are forgotten (and purged by Purge()).
+/// Records older than `ttl` are forgotten (and purged by Purge()). What each organization's
+/// records weigh is kept in idempotency_usage by the same transactions, and capped.
 class IdempotencyStore {
  public:
   struct Options {
     std::chrono::milliseconds ttl = std::chrono::hours(24);
     /// A response bigger than this keeps only its status, size and SHA-256.
     std::size_t max_stored_body = 256 * 1024;
+    /// What one organization's live records may weigh (kRecordBytes each plus the responses
+    /// kept); a new key beyond it is refused (429 IDEMPOTENCY_STORAGE_FULL) before any work.
+    std::int64_t max_bytes_per_org = 256LL << 20;
   };
+  static constexpr std::int64_t kRecordBytes = 256;
   IdempotencyStore(store::Database& db, const Clock& clock, Options options)
       : db_(db), clock_(clock), options_(options) {}
   IdempotencyStore(store::Database& db, const Clock& clock) : IdempotencyStore(db, clock, {}) {}

@@ -292,6 +292,7 @@ int Serve(const config::Config& cfg) {
   api_opts.rate_limit_per_second = cfg.rate_limit_per_second;
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
+  api_opts.idempotency_max_bytes_per_org = cfg.idempotency_max_bytes_per_org;
   api::Api api(accounts, sip, checker, porting, &simulator, *db, clock, metrics, api_opts);
   api.AddDocuments(docs);
   mail::MailService& mail_service = *services.mail;

@@ -44,6 +44,8 @@ std::vector<Binding> Bindings(Config& c) {
       {"api.rate_limit_per_second", "PORTLINE_RATE_LIMIT_PER_SECOND", &c.rate_limit_per_second},
       {"api.rate_limit_burst", "PORTLINE_RATE_LIMIT_BURST", &c.rate_limit_burst},
       {"api.idempotency_ttl_hours", "PORTLINE_IDEMPOTENCY_TTL_HOURS", &c.idempotency_ttl_hours},
+      {"api.idempotency_max_bytes_per_org", "PORTLINE_IDEMPOTENCY_MAX_BYTES_PER_ORG",
+       &c.idempotency_max_bytes_per_org},
       {"api.default_org", "PORTLINE_DEFAULT_ORG", &c.default_org},
       {"security.secret_key", "PORTLINE_SECRET_KEY", &c.secret_key},
       {"security.outbound_allow", "PORTLINE_OUTBOUND_ALLOW", &c.outbound_allow},
@@ -334,6 +336,8 @@ Result<void> Validate(const Config& c) {
   check(c.rate_limit_burst >= 1, "api.rate_limit_burst", "must be ≥ 1");
   check(c.idempotency_ttl_hours >= 1 && c.idempotency_ttl_hours <= 24 * 30,
         "api.idempotency_ttl_hours", "must be from 1 to 720");
+  check(c.idempotency_max_bytes_per_org >= 1024 * 1024, "api.idempotency_max_bytes_per_org",
+        "must be at least 1048576");
   check(
       c.secret_key.empty() ||
           (c.secret_key.size() == 64 &&

@@ -35,6 +35,7 @@ struct Config {
   double rate_limit_per_second = 100;
   double rate_limit_burst = 200;
   std::int64_t idempotency_ttl_hours = 24;
+  std::int64_t idempotency_max_bytes_per_org = 256LL << 20;  // what one org's records may weigh
   std::string default_org = "default";
   // security
   std::string secret_key;      // 64 hex chars; empty: DATA_DIR/secret.key (created on first start)

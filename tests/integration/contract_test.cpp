@@ -370,6 +370,49 @@ TEST_P(Contract, IdempotentRunsCommitWritesAndResponseTogether) {
   EXPECT_TRUE((*stored)[0].IsNull(0)) << "a body over the limit is not stored";
 }
 
+// What an organization's records weigh is capped: past the cap a new key is refused before its
+// handler runs, replays still work, other organizations are unaffected, and a purge frees room.
+TEST_P(Contract, IdempotencyStorageIsCappedPerOrganization) {
+  api::IdempotencyStore::Options o = IdemOptions();
+  o.max_bytes_per_org = 4 * (api::IdempotencyStore::kRecordBytes + 1000);
+  api::IdempotencyStore idem(*db_, clock_, o);
+  const std::string body(1000, 'x');
+  int runs = 0;
+  auto run = [&] {
+    ++runs;
+    return std::optional<Stored>({201, body});
+  };
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(idem.Run("org_a", "k" + std::to_string(i), "h", run));
+  }
+  auto full = idem.Run("org_a", "k4", "h", run);
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, Errc::kRateLimited);
+  EXPECT_EQ(full.error().api_code, "IDEMPOTENCY_STORAGE_FULL");
+  EXPECT_EQ(runs, 4) << "refused before the handler ran";
+  auto replay = idem.Run("org_a", "k0", "h", run);  // what is stored still replays
+  ASSERT_TRUE(replay);
+  ASSERT_TRUE(*replay);
+  EXPECT_TRUE(idem.Run("org_b", "k4", "h", run));  // another organization has its own room
+  EXPECT_EQ(runs, 5);
+  auto usage =
+      (*db_->Acquire())->Query("SELECT bytes FROM idempotency_usage WHERE org_id = 'org_a'", {});
+  ASSERT_TRUE(usage);
+  EXPECT_EQ((*usage)[0].Int(0), 4 * (api::IdempotencyStore::kRecordBytes + 1000));
+
+  clock_.Advance(std::chrono::hours(25));
+  auto purged = idem.Purge();
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 5);
+  usage = (*db_->Acquire())->Query("SELECT bytes FROM idempotency_usage ORDER BY org_id", {});
+  ASSERT_TRUE(usage);
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0].Int(0), 0);
+  EXPECT_EQ((*usage)[1].Int(0), 0);
+  EXPECT_TRUE(idem.Run("org_a", "k4", "h", run));
+  EXPECT_EQ(runs, 6);
+}
+
 // Three requests with one key at once: one runs, the others wait for it and replay its answer.
 TEST_P(Contract, ConcurrentRequestsWithOneKeyRunOnce) {
   api::IdempotencyStore idem(*db_, clock_);
