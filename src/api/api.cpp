@@ -5,6 +5,7 @@
 #include "api/json.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "core/utf8.hpp"
 
 namespace portline::api {
 namespace {
@@ -62,7 +63,8 @@ Api::Api(accounts::Accounts& accounts, trunks::SipService& sip,
           db, clock,
           IdempotencyStore::Options{.ttl = options.idempotency_ttl,
                                     .max_bytes_per_org = options.idempotency_max_bytes_per_org}),
-      rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst) {
+      rate_limiter_(options.rate_limit_per_second, options.rate_limit_burst),
+      query_params_(DocumentedQueryParameters()) {
   RegisterSystemRoutes(router_, *this, db_);
   RegisterAccountRoutes(router_, accounts_);
   RegisterSipRoutes(router_, sip);
@@ -194,12 +196,54 @@ Response Api::Dispatch(Request& req) {
     }
   }
 
+  if (auto unknown = CheckQueryParameters(route, req)) {
+    Response r = error(*unknown);
+    r.route = route.pattern;
+    return r;
+  }
+
   if (req.method == "POST" && req.principal) {
     if (const auto key = req.HeaderValue("idempotency-key")) {
       return RunIdempotent(route, req, *key);
     }
   }
   return RunHandler(route, req);
+}
+
+// A query parameter the operation does not document is an error naming it, as a typo
+// ("phone_numbr") should not silently list everything.
+std::optional<Error> Api::CheckQueryParameters(const Route& route, const Request& req) const {
+  const auto it = query_params_.find(route.method + " " + route.pattern);
+  if (it == query_params_.end() || req.query.empty()) {
+    return std::nullopt;  // not a documented operation (/healthz, /metrics…)
+  }
+  const std::vector<std::string>& accepted = it->second;
+  FieldErrors errors;
+  for (const auto& [name, value] : req.query) {
+    if (std::find(accepted.begin(), accepted.end(), name) != accepted.end()) {
+      continue;
+    }
+    std::string list;
+    for (const std::string& a : accepted) {
+      list += (list.empty() ? "" : ", ") + a;
+    }
+    std::string shown = name;
+    if (shown.size() > 64) {
+      std::size_t cut = 0;  // whole UTF-8 characters only
+      while (cut < 64) {
+        cut += std::max<std::size_t>(Utf8SequenceLength(shown, cut), 1);
+      }
+      shown = shown.substr(0, cut) + "…";
+    }
+    errors.Add(shown, "UNKNOWN_PARAMETER",
+               "unknown query parameter '" + shown + "'; " +
+                   (accepted.empty() ? std::string("this endpoint takes none")
+                                     : "this endpoint takes " + list));
+  }
+  if (errors.empty()) {
+    return std::nullopt;
+  }
+  return errors.ToError();
 }
 
 Response Api::RunHandler(const Route& route, Request& req) {

@@ -73,6 +73,8 @@ class Api {
   /// Sets req.principal from its key, or returns the 401 to answer.
   std::optional<Response> Authenticate(Request& req);
   Response RunIdempotent(const Route& route, Request& req, std::string_view key);
+  [[nodiscard]] std::optional<Error> CheckQueryParameters(const Route& route,
+                                                          const Request& req) const;
   Response RunHandler(const Route& route, Request& req);
 
   accounts::Accounts& accounts_;
@@ -83,6 +85,7 @@ class Api {
   IdempotencyStore idempotency_;
   RateLimiter rate_limiter_;
   Router router_;
+  std::unordered_map<std::string, std::vector<std::string>> query_params_;  // by "METHOD /pattern"
   std::atomic<bool> draining_{false};
 };
 
@@ -99,5 +102,8 @@ void RegisterPortingRoutes(Router& router, const numbering::PortabilityChecker& 
 
 /// The OpenAPI 3.1 document served at /v1/openapi.json (api/openapi.json, embedded).
 [[nodiscard]] std::string_view OpenApiDocument();
+/// The query parameters each documented operation accepts, by "METHOD /pattern": the document
+/// is the one list, so what the API accepts and what it documents cannot drift apart.
+[[nodiscard]] std::unordered_map<std::string, std::vector<std::string>> DocumentedQueryParameters();
 
 }  // namespace portline::api

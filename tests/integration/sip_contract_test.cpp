@@ -448,6 +448,36 @@ TEST_P(Sip, IdempotentAttachReplays) {
   EXPECT_EQ(second.headers[0].name, "Idempotent-Replayed");
 }
 
+// A query parameter an operation does not document is a 400 naming it (a typo must not
+// silently widen a list); documented ones, repeated ones and parameters of other operations
+// behave as before.
+TEST_P(Sip, UnknownQueryParametersAreNamed) {
+  auto typo = Get("/v1/sip?phone_numbr=%2B14150000001");
+  ASSERT_EQ(typo.status, 400) << typo.body;
+  EXPECT_TRUE(HasError(typo, "phone_numbr", "UNKNOWN_PARAMETER")) << typo.body;
+  EXPECT_NE(typo.body.find("this endpoint takes phone_number"), std::string::npos) << typo.body;
+
+  auto two = Get("/v1/sip/trunks?limit=5&page=2&sort=name");
+  ASSERT_EQ(two.status, 400);
+  EXPECT_TRUE(HasError(two, "page", "UNKNOWN_PARAMETER"));
+  EXPECT_TRUE(HasError(two, "sort", "UNKNOWN_PARAMETER"));
+  EXPECT_FALSE(HasError(two, "limit", "UNKNOWN_PARAMETER"));
+
+  auto none = Get("/v1/sip/port/documents/doc_x/content?download=1");
+  ASSERT_EQ(none.status, 400);
+  EXPECT_NE(none.body.find("this endpoint takes none"), std::string::npos) << none.body;
+
+  EXPECT_EQ(Get("/v1/sip/trunks?limit=5").status, 200);
+  EXPECT_EQ(
+      Get("/v1/sip/port/check?phone_numbers[]=%2B14155550100&phone_numbers=%2B14155550101").status,
+      200);
+  // Checked before any work: an idempotent POST with a stray parameter keeps nothing.
+  const api::Header idem{"Idempotency-Key", "stray-1"};
+  auto stray = Call(*api_, "POST", "/v1/sip/attach?dry_run=1", key_, kAttachRegister, {idem});
+  EXPECT_EQ(stray.status, 400);
+  EXPECT_EQ(Get("/v1/sip?phone_number=%2B14150000000").status, 404);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Sip, ::testing::Values("sqlite", "postgres"),
                          [](const auto& p) { return p.param; });
 
