@@ -16,8 +16,8 @@ packages=(
   postgresql postgresql-contrib sqlite3 curl wrk python3 python3-phonenumbers procps util-linux
   # SIP: c-ares for RFC 3263; real peers and a DNS server for the interop tests
   libc-ares-dev openssl sip-tester kamailio kamailio-tls-modules dnsmasq-base
-  # documents: LOA PDFs, and pdftotext to check them in tests
-  libhpdf-dev poppler-utils
+  # documents: LOA PDFs, zlib for uploaded PDFs' object streams, pdftotext to check them in tests
+  libhpdf-dev poppler-utils zlib1g-dev
   # mail tests: a real SMTP server on loopback
   python3-aiosmtpd
 )

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include "documents/pdf_scan.hpp"
+
 namespace portline::documents {
 namespace {
 
@@ -172,32 +174,12 @@ Result<void> CheckFile(const FileType& type, std::string_view d) {
     if (!EndsWithTrimmed(d, "%%EOF", 1024)) {
       return Bad("the PDF is truncated (no %%EOF at its end)");
     }
-    // Active content a viewer may run. Names can be hex-escaped (/J#61vaScript): fold #xx.
-    std::string folded;
-    folded.reserve(d.size());
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      if (d[i] == '#' && i + 2 < d.size() && std::isxdigit(static_cast<unsigned char>(d[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(d[i + 2]))) {
-        folded.push_back(
-            static_cast<char>(std::stoi(std::string(d.substr(i + 1, 2)), nullptr, 16)));
-        i += 2;
-      } else {
-        folded.push_back(d[i]);
-      }
-    }
-    for (std::string_view bad : {"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/OpenAction",
-                                 "/AA", "/RichMedia", "/XFA"}) {
-      std::size_t at = 0;
-      while ((at = folded.find(bad, at)) != std::string::npos) {
-        const std::size_t after = at + bad.size();
-        // A name ends at a delimiter; "/JSON" is not "/JS".
-        if (after >= folded.size() || !std::isalnum(static_cast<unsigned char>(folded[after]))) {
-          return Fail(Errc::kUnprocessable,
-                      "the PDF contains active content (" + std::string(bad.substr(1)) +
-                          "); upload a plain document, e.g. printed to PDF again");
-        }
-        at = after;
-      }
+    // Active content a viewer may run, in the file and in its compressed object streams.
+    PORTLINE_ASSIGN_OR_RETURN(auto active, FindPdfActiveContent(d));
+    if (active) {
+      return Fail(Errc::kUnprocessable,
+                  "the PDF contains active content (" + *active +
+                      "); upload a plain document, e.g. printed to PDF again");
     }
     return {};
   }

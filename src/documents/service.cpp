@@ -202,7 +202,9 @@ Result<json::value> DocumentService::Upload(std::string_view org, std::string_vi
   }
   if (auto ok = CheckFile(*detected, file->data); !ok) {
     Error e = ok.error();
-    e.api_code = e.code == Errc::kUnprocessable ? "ACTIVE_CONTENT" : "TRUNCATED_FILE";
+    if (e.api_code.empty()) {  // PDF_UNCHECKABLE keeps its own
+      e.api_code = e.code == Errc::kUnprocessable ? "ACTIVE_CONTENT" : "TRUNCATED_FILE";
+    }
     e.fields.push_back(FieldError{e.api_code, e.message, "file"});
     return tl::unexpected(std::move(e));
   }

@@ -1,6 +1,7 @@
 // Documents: multipart parsing and content checks (pure), and the upload/metadata/download API on
 // SQLite and PostgreSQL.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <boost/json/parse.hpp>
 #include <filesystem>
@@ -108,6 +109,44 @@ TEST(DocumentContent, DetectionTruncationAndActiveContent) {
   EXPECT_FALSE(documents::DeclaredTypeAgrees(pdf, "image/png", "bill.pdf"));
   EXPECT_FALSE(documents::DeclaredTypeAgrees(pdf, "", "bill.png"));
   EXPECT_FALSE(documents::DeclaredTypeAgrees(pdf, "", "bill.html"));
+}
+
+// A PDF 1.5 whose objects live in a compressed object stream, as modern writers make them.
+std::string ObjStmPdf(const std::string& objects, std::string_view filter = "/FlateDecode",
+                      bool object_stream = true) {
+  std::string packed = objects;
+  if (filter == "/FlateDecode") {
+    uLongf n = compressBound(objects.size());
+    packed.assign(n, '\0');
+    EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(packed.data()), &n,
+                        reinterpret_cast<const Bytef*>(objects.data()), objects.size(), 9),
+              Z_OK);
+    packed.resize(n);
+  }
+  const std::string type = object_stream ? "/Type /ObjStm /N 1 /First 4 " : "";
+  return "%PDF-1.5\n1 0 obj << /Type /Catalog /Pages 3 0 R >> endobj\n2 0 obj\n<< " + type +
+         "/Filter " + std::string(filter) + " /Length " + std::to_string(packed.size()) +
+         " >>\nstream\n" + packed + "\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+}
+
+TEST(DocumentContent, ActiveContentInsideCompressedObjectStreams) {
+  const auto pdf = *DetectType(Pdf());
+  const std::string script = "5 0 << /S /JavaScript /JS (app.alert(1)) >>";
+  auto hidden = CheckFile(pdf, ObjStmPdf(script));
+  ASSERT_FALSE(hidden) << "JavaScript inside a FlateDecode object stream";
+  EXPECT_EQ(hidden.error().code, Errc::kUnprocessable);
+  EXPECT_NE(hidden.error().message.find("active content (JavaScript)"), std::string::npos);
+  EXPECT_FALSE(CheckFile(pdf, ObjStmPdf("5 0 << /OpenAction << /S /L#61unch >> >>")));
+  EXPECT_FALSE(CheckFile(pdf, ObjStmPdf(script, "/ASCIIHexDecode")))
+      << "an encoding we do not decode cannot be checked";
+  EXPECT_TRUE(
+      CheckFile(pdf, ObjStmPdf("5 0 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")));
+  // A page's drawing instructions are not dictionaries: they are not read.
+  EXPECT_TRUE(CheckFile(pdf, ObjStmPdf("/JS 12 Tf (hello) Tj", "/FlateDecode", false)));
+  // A stream that inflates without bound stops at the cap.
+  auto bomb = CheckFile(pdf, ObjStmPdf(std::string(65u << 20, ' ')));
+  ASSERT_FALSE(bomb);
+  EXPECT_EQ(bomb.error().api_code, "PDF_UNCHECKABLE");
 }
 
 class DocumentsApiTest : public testing::ApiTest {
