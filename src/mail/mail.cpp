@@ -414,12 +414,12 @@ Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messa
     if (recipients.empty()) {
       continue;
     }
-    rows.insert(
-        rows.end(),
-        {texts.emplace_back(NewId("eml", FromUnixMillis(now_ms))), m.org,
-         m.request_id.empty() ? store::Param(nullptr) : store::Param(m.request_id), m.event_type,
-         texts.emplace_back(json::serialize(recipients)), m.subject, m.body,
-         m.sealed_body.empty() ? store::Param(nullptr) : store::Param(m.sealed_body), now_ms});
+    rows.insert(rows.end(),
+                {texts.emplace_back(NewId("eml", FromUnixMillis(now_ms))), m.org,
+                 m.request_id.empty() ? store::Param(nullptr) : store::Param(m.request_id),
+                 m.event_type, texts.emplace_back(json::serialize(recipients)), m.subject, m.body,
+                 m.sealed_body.empty() ? store::Param(nullptr) : store::Param(m.sealed_body),
+                 now_ms, m.dated_at != 0 ? m.dated_at : now_ms});
   }
   if (rows.empty()) {
     return {};
@@ -427,10 +427,12 @@ Result<void> EnqueueAll(store::Connection& c, const std::vector<Outgoing>& messa
   return store::ExecuteRows(c,
                             "INSERT INTO email_outbox (id, org_id, request_id, event_type, "
                             "recipients, subject, body, body_sealed, status, next_attempt_at, "
-                            "created_at) SELECT column1, column2, column3, column4, column5, "
-                            "column6, column7, column8, 'pending', column9, column9 FROM (VALUES ",
+                            "created_at, dated_at) SELECT column1, column2, column3, column4, "
+                            "column5, column6, column7, column8, 'pending', column9, column9, "
+                            "column10 FROM (VALUES ",
                             ") AS v WHERE v.column1 IS NOT NULL",
-                            {"", "", "TEXT", "", "", "", "", "TEXT", "BIGINT"}, rows, true)
+                            {"", "", "TEXT", "", "", "", "", "TEXT", "BIGINT", "BIGINT"}, rows,
+                            true)
       .map([](std::int64_t) {});
 }
 
@@ -447,8 +449,8 @@ Result<int> MailService::RunDue(int limit) {
         due, conn->Query("UPDATE email_outbox SET lease_until = $1 WHERE id IN (SELECT id FROM "
                          "email_outbox WHERE status = 'pending' AND next_attempt_at <= $2 AND "
                          "(lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at "
-                         "LIMIT $3) RETURNING id, recipients, subject, body, attempts, created_at, "
-                         "body_sealed",
+                         "LIMIT $3) RETURNING id, recipients, subject, body, attempts, "
+                         "COALESCE(dated_at, created_at), body_sealed",
                          {now + 120'000, now, static_cast<std::int64_t>(limit)}));
   }
   int tried = 0;
@@ -506,7 +508,8 @@ Result<json::value> MailService::List(std::string_view org, std::string_view por
   const std::string request(port_request_id);
   std::string sql =
       "SELECT id, request_id, event_type, recipients, subject, body, status, attempts, "
-      "next_attempt_at, last_error, created_at, sent_at FROM email_outbox WHERE org_id = $1";
+      "next_attempt_at, last_error, created_at, sent_at, COALESCE(dated_at, created_at) FROM "
+      "email_outbox WHERE org_id = $1";
   store::Params params{org_id};
   if (!request.empty()) {
     sql += " AND request_id = $2";
@@ -529,6 +532,7 @@ Result<json::value> MailService::List(std::string_view org, std::string_view por
          r.Text(6) == "pending" ? TimestampJson(r.Int(8)) : json::value(nullptr)},
         {"last_error", r.IsNull(9) ? json::value(nullptr) : json::value(r.Text(9))},
         {"created_at", TimestampJson(r.Int(10))},
+        {"date", TimestampJson(r.Int(12))},
         {"sent_at", TimestampJson(r.OptInt(11))}});
   }
   return json::object{{"emails", std::move(out)}};

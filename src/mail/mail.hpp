@@ -91,6 +91,9 @@ struct Outgoing {
   /// When the message carries a secret: the text as sent, sealed with the server key; `body`
   /// is then the text without the secret (what the outbox shows).
   std::string sealed_body;
+  /// The time the message is dated (its Date header): the organization's clock, which a
+  /// sandbox may have moved; 0 = when it was queued.
+  std::int64_t dated_at = 0;
 };
 
 /// Inserts messages into the outbox in one statement inside the caller's transaction; messages

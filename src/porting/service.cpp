@@ -180,66 +180,15 @@ Result<void> PortingService::Event(store::Connection& c, std::string_view reques
                                                          .data = data,
                                                          .at = at}}));
   }
-  return Notify(c, request_id, org, type, data);
+  return Notify(c, request_id, org, type, data, at);
 }
-
-namespace {
-
-std::string Label(std::string_view type) {
-  if (type == "port.signed") {
-    return "the LOA was signed";
-  }
-  if (type == "port.submitted") {
-    return "submitted to the losing carrier(s)";
-  }
-  if (type == "port.foc_confirmed") {
-    return "FOC date confirmed";
-  }
-  if (type == "port.foc_changed") {
-    return "FOC date changed";
-  }
-  if (type == "port.action_required") {
-    return "action required: the carrier rejected it";
-  }
-  if (type == "port.completed") {
-    return "completed: the numbers are ported";
-  }
-  if (type == "port.canceled") {
-    return "canceled";
-  }
-  if (type == "port.expired") {
-    return "expired: the LOA was not signed in time";
-  }
-  if (type == "port.failed") {
-    return "failed";
-  }
-  return std::string(type);
-}
-
-constexpr std::string_view kMailedTypes[] = {"port.signature_requested",
-                                             "port.signed",
-                                             "port.submitted",
-                                             "port.foc_confirmed",
-                                             "port.foc_changed",
-                                             "port.action_required",
-                                             "port.completed",
-                                             "port.canceled",
-                                             "port.expired",
-                                             "port.failed"};
-
-bool Mailed(std::string_view type) {
-  return std::find(std::begin(kMailedTypes), std::end(kMailedTypes), type) !=
-         std::end(kMailedTypes);
-}
-
-}  // namespace
 
 // E-mails caused by an event, written in the event's transaction: the signature request to the
 // authorized representative, status updates to notification_emails.
 Result<void> PortingService::Notify(store::Connection& c, std::string_view request_id,
-                                    std::string_view org, std::string_view type,
-                                    const Object& data) {
-  if (!Mailed(type)) {
+                                    std::string_view org, std::string_view type, const Object& data,
+                                    std::int64_t at) {
+  if (type != "port.signature_requested" && !IsMailedStatus(type)) {
     return {};
   }
   PORTLINE_ASSIGN_OR_RETURN(auto rows,
@@ -250,52 +199,63 @@ Result<void> PortingService::Notify(store::Connection& c, std::string_view reque
     return {};
   }
   PORTLINE_ASSIGN_OR_RETURN(
-      auto mail, ComposeMail(request_id, org, ParseObject(rows[0].Text(0)), rows[0].Text(1),
-                             rows[0].OptText(2), rows[0].OptText(3), type, data));
+      auto numbers, c.Query("SELECT phone_number, status FROM port_numbers WHERE request_id = $1 "
+                            "AND status NOT IN ('excluded', 'canceled') ORDER BY position",
+                            {request_id}));
+  MailFacts facts{.type = std::string(type),
+                  .request_id = std::string(request_id),
+                  .target_date = rows[0].Text(1),
+                  .foc_date = rows[0].OptText(2),
+                  .action = rows[0].OptText(3),
+                  .numbers = numbers.size()};
+  for (const auto& n : numbers) {
+    if (n.Text(1) == kNumPorted) {
+      facts.ported.push_back(n.Text(0));
+    }
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto mail,
+                            ComposeMail(org, ParseObject(rows[0].Text(0)), std::move(facts), data));
   if (!mail) {
     return {};
   }
+  mail->dated_at = at;
   return mail::EnqueueAll(c, {*mail}, ToUnixMillis(clock_.Now()));
 }
 
-Result<std::optional<mail::Outgoing>> PortingService::ComposeMail(
-    std::string_view request_id, std::string_view org, const Object& details,
-    std::string_view target_date, const std::optional<std::string>& foc_date,
-    const std::optional<std::string>& action, std::string_view type, const Object& data) {
-  if (!Mailed(type)) {
-    return std::nullopt;
-  }
+Result<std::optional<mail::Outgoing>> PortingService::ComposeMail(std::string_view org,
+                                                                  const Object& details,
+                                                                  MailFacts facts,
+                                                                  const Object& data) {
   const Object lci = details.contains("losing_carrier_information") &&
                              details.at("losing_carrier_information").is_object()
                          ? details.at("losing_carrier_information").as_object()
                          : Object{};
-  const std::string customer = StrOf(lci, "customer_type") == "business"
-                                   ? StrOf(lci, "business_name")
-                                   : StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
-  mail::Outgoing m{.org = std::string(org),
-                   .request_id = std::string(request_id),
-                   .event_type = std::string(type)};
-  if (type == "port.signature_requested") {
+  facts.customer = StrOf(lci, "customer_type") == "business"
+                       ? StrOf(lci, "business_name")
+                       : StrOf(lci, "first_name") + " " + StrOf(lci, "last_name");
+  facts.first_name = StrOf(lci, "first_name");
+  if (data.contains("reason") && data.at("reason").is_string()) {
+    facts.reason = std::string(data.at("reason").as_string());
+  }
+  mail::Outgoing m{
+      .org = std::string(org), .request_id = facts.request_id, .event_type = facts.type};
+  if (facts.type == "port.signature_requested") {
     auto token = box_.Open(StrOf(details, "signature_token"));
     if (!token) {
       return std::nullopt;
     }
     m.to = {StrOf(lci, "authorized_representative_email")};
-    m.subject = "Please sign the Letter of Authorization for " + customer;
-    auto text = [&](const std::string& link) {
-      return "Hello " + StrOf(lci, "first_name") + ",\n\n" + customer +
-             " asked to move telephone numbers to " + std::string("Portline") +
-             ". As the authorized representative, please read and sign the Letter of "
-             "Authorization:\n\n  " +
-             link +
-             "\n\nThe link is personal; do not forward it. It expires in a few days, and a new "
-             "one can be sent on request.\n\nPort request: " +
-             std::string(request_id) + "\nRequested port date: " + std::string(target_date) + "\n";
-    };
     // The link is a credential: the outbox keeps it only sealed, and shows the text without it.
-    m.body = text(options_.public_url + "/sign/[link sent to the representative only]");
-    m.sealed_body = box_.Seal(text(SignatureUrl(*token)));
+    const MailText shown =
+        SignatureMail(facts, options_.public_url + "/sign/[link sent to the representative only]");
+    m.subject = shown.subject;
+    m.body = shown.body;
+    m.sealed_body = box_.Seal(SignatureMail(facts, SignatureUrl(*token)).body);
     return m;
+  }
+  auto text = StatusMail(facts);
+  if (!text) {
+    return std::nullopt;
   }
   if (lci.contains("notification_emails") && lci.at("notification_emails").is_array()) {
     for (const auto& e : lci.at("notification_emails").as_array()) {
@@ -307,19 +267,8 @@ Result<std::optional<mail::Outgoing>> PortingService::ComposeMail(
   if (m.to.empty()) {
     return std::nullopt;
   }
-  m.subject = "Port request " + std::string(request_id) + ": " + Label(type);
-  m.body =
-      "Port request " + std::string(request_id) + " for " + customer + ": " + Label(type) + ".\n";
-  if (foc_date) {
-    m.body += "FOC date: " + *foc_date + "\n";
-  }
-  if (type == "port.action_required" && action && !action->empty()) {
-    m.body += "What to do: " + *action + "\n";
-  }
-  if (data.contains("reason") && data.at("reason").is_string()) {
-    m.body += "Reason: " + std::string(data.at("reason").as_string()) + "\n";
-  }
-  m.body += "\nDetails: GET /v1/sip/port/" + std::string(request_id) + "\n";
+  m.subject = std::move(text->subject);
+  m.body = std::move(text->body);
   return m;
 }
 

@@ -18,6 +18,7 @@
 #include "core/secret_box.hpp"
 #include "mail/mail.hpp"
 #include "numbering/check.hpp"
+#include "porting/mail_text.hpp"
 #include "store/database.hpp"
 
 namespace portline::porting {
@@ -224,7 +225,7 @@ class PortingService {
                              std::string_view actor, std::int64_t now);
   Result<void> LockRequest(store::Connection& c, std::string_view id);
   Result<void> Notify(store::Connection& c, std::string_view request_id, std::string_view org,
-                      std::string_view type, const Object& data);
+                      std::string_view type, const Object& data, std::int64_t at);
   Result<SignatureView> LoadSignatureView(store::Connection& c, const store::Row& r);
   /// A new signature token, sealed into `details` with its issue time; the token and expiry.
   std::pair<std::string, std::int64_t> NewSignatureLink(Object& details, const Object& config,
@@ -258,12 +259,10 @@ class PortingService {
   /// Loads (and locks) one request into a batch, runs `fn` on it and writes its changes.
   Result<void> WithRequestBatch(store::Connection& c, std::string_view request_id,
                                 const std::function<Result<void>(Batch&)>& fn);
-  Result<std::optional<mail::Outgoing>> ComposeMail(std::string_view request_id,
-                                                    std::string_view org, const Object& details,
-                                                    std::string_view target_date,
-                                                    const std::optional<std::string>& foc_date,
-                                                    const std::optional<std::string>& action,
-                                                    std::string_view type, const Object& data);
+  /// The e-mail of an event, or nullopt (not mailed, or nobody to send it to); `facts` carries
+  /// what the request's rows say, the details the rest.
+  Result<std::optional<mail::Outgoing>> ComposeMail(std::string_view org, const Object& details,
+                                                    MailFacts facts, const Object& data);
   Result<carriers::CarrierOrder> BuildCarrierOrder(const Batch& snapshot, std::string_view org,
                                                    std::string_view request_id,
                                                    std::string_view order_id);

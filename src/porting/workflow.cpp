@@ -103,9 +103,22 @@ Result<void> PortingService::Event(Batch& b, std::string_view request_id, std::s
   if (r == nullptr) {
     return Fail(Errc::kInternal, "event for a request outside the batch");
   }
-  PORTLINE_ASSIGN_OR_RETURN(auto mail, ComposeMail(r->id, r->org_id, r->details, r->target_date,
-                                                   r->foc_date, r->suggested_action, type, data));
+  MailFacts facts{.type = std::string(type),
+                  .request_id = r->id,
+                  .target_date = r->target_date,
+                  .foc_date = r->foc_date,
+                  .action = r->suggested_action};
+  for (const Batch::Number& n : r->numbers) {
+    if (n.status != kNumExcluded && n.status != kNumCanceled) {
+      ++facts.numbers;
+    }
+    if (n.status == kNumPorted) {
+      facts.ported.push_back(n.phone_number);
+    }
+  }
+  PORTLINE_ASSIGN_OR_RETURN(auto mail, ComposeMail(r->org_id, r->details, std::move(facts), data));
   if (mail) {
+    mail->dated_at = at;
     b.mails.push_back(std::move(*mail));
   }
   // The request is locked for the batch, so its sequence continues in memory; UNIQUE

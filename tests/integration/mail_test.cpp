@@ -121,8 +121,11 @@ TEST_P(MailTest, SignatureRequestAndStatusUpdatesGoToTheOutbox) {
     all += Unfold(ReadAll(f));
   }
   EXPECT_NE(all.find("To: ops@acme.example\r\n"), std::string::npos) << all;
-  EXPECT_NE(all.find(": the LOA was signed"), std::string::npos) << all;
-  EXPECT_NE(all.find(": submitted to the losing carrier(s)"), std::string::npos) << all;
+  EXPECT_NE(all.find("Subject: Number port for Acme Corp: LOA signed"), std::string::npos) << all;
+  EXPECT_NE(all.find("Subject: Number port for Acme Corp: sent to the current carrier"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("/v1/"), std::string::npos) << all;
   // Another organization sees none of it.
   EXPECT_EQ(Json(Call(*api_, "GET", "/v1/emails", NewOrgKey("other")).body)
                 .at("data")

@@ -182,6 +182,33 @@ TEST_P(PortLifecycle, HappyPathToCompletedWithPostPortSipConfig) {
   }
   EXPECT_EQ(Count(events, "port.number_ported"), 3U);
 
+  // The completed e-mail reads as a person would: the numbers that moved, no API paths, dated on
+  // the organization's (sandbox) clock while it is queued on the wall clock.
+  auto mails = (*db_->Acquire())
+                   ->Query(
+                       "SELECT subject, body, dated_at, created_at FROM email_outbox WHERE "
+                       "request_id = $1 AND event_type = 'port.completed'",
+                       {id});
+  ASSERT_TRUE(mails);
+  ASSERT_EQ(mails->size(), 1U);
+  const std::string body = (*mails)[0].Text(1);
+  EXPECT_EQ((*mails)[0].Text(0), "Number port for Acme Corp: complete");
+  for (const char* n : {"+1 415-555-0100", "+1 415-555-0101", "+1 415-555-0102"}) {
+    EXPECT_NE(body.find(n), std::string::npos) << body;
+  }
+  EXPECT_EQ(body.find("/v1/"), std::string::npos) << body;
+  EXPECT_EQ(body.find("GET "), std::string::npos) << body;
+  EXPECT_GT((*mails)[0].Int(2) - (*mails)[0].Int(3), std::int64_t{7} * 86'400'000)
+      << "dated on the sandbox clock, at the FOC a week or more ahead";
+  auto emails = Data(Call(*api_, "GET", "/v1/emails?port_request_id=" + id, sb_));
+  bool dated = false;
+  for (const auto& e : emails.at("emails").as_array()) {
+    if (e.at("event_type").as_string() == "port.completed") {
+      dated = e.at("date").as_string() > e.at("created_at").as_string();
+    }
+  }
+  EXPECT_TRUE(dated) << emails;
+
   // The ported numbers are the organization's inbound numbers, with the post_port config.
   auto sip = Call(*api_, "GET", std::string("/v1/sip?phone_number=%2B") + (kAcme2 + 1), sb_);
   ASSERT_EQ(sip.status, 200) << sip.body;
