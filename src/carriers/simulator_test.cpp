@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "core/crypto.hpp"
 #include "numbering/timezone.hpp"
 #include "porting/rejections.hpp"
@@ -182,6 +184,48 @@ TEST(TimeZones, DaylightSavingFollowsTheUsRule) {
   EXPECT_EQ(numbering::ParseClockTime("08:30"), 510);
   EXPECT_TRUE(numbering::ParseDate("2026-03-20T00:00:00Z"));
   EXPECT_FALSE(numbering::ParseDate("2026-02-30"));
+}
+
+// The seeded-accounts table of docs/api.md is what the simulator seeds: names, address, numbers
+// (the billing number first), account number and PIN.
+TEST(SimulatedNetwork, SeededAccountsAreTheOnesTheApiGuideDescribes) {
+  std::ifstream in(PORTLINE_API_GUIDE);
+  ASSERT_TRUE(in) << PORTLINE_API_GUIDE;
+  std::vector<std::string> rows;
+  bool table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("Seeded accounts (every organization):")) {
+      table = true;
+    } else if (table && line.starts_with("| ") && !line.starts_with("| Account ")) {
+      rows.push_back(line);
+    } else if (table && !rows.empty() && !line.starts_with("|")) {
+      break;
+    }
+  }
+  const auto& seeded = SimulatedNetwork::SeededAccounts();
+  ASSERT_EQ(rows.size(), seeded.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const SimAccount& a = seeded[i].first;
+    const std::string& row = rows[i];
+    const std::string who =
+        a.customer_type == "business"
+            ? a.business_name + " (business, contact " + a.first_name + " " + a.last_name + ")"
+            : a.first_name + " " + a.last_name + " (personal)";
+    EXPECT_TRUE(row.starts_with("| " + who)) << row;
+    EXPECT_NE(row.find(a.street + ", " + a.city + " " + a.state + " " + a.zip), std::string::npos)
+        << row;
+    EXPECT_NE(row.find(a.billing_number + (a.phone_numbers.size() > 1 ? " (billing)" : "")),
+              std::string::npos)
+        << row;
+    for (const std::string& n : a.phone_numbers) {
+      EXPECT_NE(row.find(n), std::string::npos) << n << " in " << row;
+    }
+    const std::string& secrets = seeded[i].second;  // "ACCOUNT/PIN"
+    const std::string account = secrets.substr(0, secrets.find('/'));
+    const std::string pin = secrets.substr(secrets.find('/') + 1);
+    EXPECT_NE(row.find(account + " / " + (pin.empty() ? "none" : pin)), std::string::npos) << row;
+    EXPECT_EQ(a.port_freeze, row.find("port freeze") != std::string::npos) << row;
+  }
 }
 
 }  // namespace
