@@ -280,7 +280,7 @@ int Serve(const config::Config& cfg) {
   auto& db = services.db;
   accounts::Accounts& accounts = *services.accounts;
   trunks::SipService& sip = *services.sip;
-  const auto& carriers = numbering::CarrierRegistry::Default();
+  const numbering::CarrierRegistry& carriers = *services.carriers;
   numbering::LnpService& lnp = *services.lnp;
   numbering::PortabilityChecker& checker = *services.checker;
   carriers::SimulatedNetwork& simulator = *services.simulator;

@@ -8,6 +8,21 @@
 
 namespace portline::app {
 
+Result<numbering::CarrierRegistry> LoadCarriers(const config::Config& cfg) {
+  std::string path = cfg.carriers_file;
+  if (path.empty() && !cfg.lnp_file.empty()) {
+    const auto beside = std::filesystem::path(cfg.lnp_file).parent_path() / "carriers.csv";
+    std::error_code ec;
+    if (std::filesystem::exists(beside, ec)) {
+      path = beside.string();
+    }
+  }
+  if (path.empty()) {
+    return numbering::CarrierRegistry::Default();
+  }
+  return numbering::CarrierRegistry::LoadFile(path);
+}
+
 Services::~Services() = default;
 
 Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, const Clock& clock,
@@ -41,7 +56,9 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
   PORTLINE_ASSIGN_OR_RETURN(auto network, trunks::Network::Load(cfg.sip_network_file, deployment));
   s->sip = std::make_unique<trunks::SipService>(*s->db, clock, *s->box, std::move(network));
 
-  const auto& carriers = numbering::CarrierRegistry::Default();
+  PORTLINE_ASSIGN_OR_RETURN(auto registry, LoadCarriers(cfg));
+  s->carriers = std::make_unique<numbering::CarrierRegistry>(std::move(registry));
+  const numbering::CarrierRegistry& carriers = *s->carriers;
   PORTLINE_ASSIGN_OR_RETURN(
       auto index, options.with_lnp
                       ? numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers)

@@ -24,6 +24,10 @@
 
 namespace portline::app {
 
+/// The carrier registry the LNP data's SPIDs refer to: porting.carriers_file, else carriers.csv
+/// beside porting.lnp_file when there is one, else the built-in simulated carriers.
+[[nodiscard]] Result<numbering::CarrierRegistry> LoadCarriers(const config::Config& cfg);
+
 struct ServicesOptions {
   int pool_size = 2;
   /// Load the LNP data (the portability check needs it); without, the checker has an empty
@@ -52,6 +56,7 @@ class Services {
   std::unique_ptr<accounts::Accounts> accounts;
   std::unique_ptr<SecretBox> box;
   std::unique_ptr<trunks::SipService> sip;
+  std::unique_ptr<numbering::CarrierRegistry> carriers;
   std::unique_ptr<numbering::LnpService> lnp;
   std::unique_ptr<numbering::PortabilityChecker> checker;
   std::unique_ptr<carriers::SimulatedNetwork> simulator;

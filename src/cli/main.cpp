@@ -470,7 +470,13 @@ int main(int argc, char** argv) {
         numbers.push_back(n);
       }
     }
-    const auto& carriers = portline::numbering::CarrierRegistry::Default();
+    auto registry = portline::app::LoadCarriers(*cfg);
+    if (!registry) {
+      PrintError(registry.error());
+      rc = 1;
+      return;
+    }
+    const auto& carriers = *registry;
     auto index = portline::numbering::LnpIndex::LoadFileOrDefault(cfg->lnp_file, carriers);
     if (!index) {
       PrintError(index.error());
@@ -745,10 +751,14 @@ int main(int argc, char** argv) {
   auto* lnp_cmd = app.add_subcommand("lnp", "LNP (number portability) data");
   lnp_cmd->require_subcommand(1);
   std::string lnp_source;
+  std::string carriers_source;
   auto* lnp_import = lnp_cmd->add_subcommand("import", "Validate and install an LNP CSV file");
   AddCommonFlags(lnp_import, flags);
   lnp_import->add_option("file", lnp_source, "CSV: prefix|block|ported,KEY,SPID per line")
       ->required();
+  lnp_import->add_option("--carriers", carriers_source,
+                         "the carrier registry CSV its SPIDs refer to; installed as "
+                         "carriers.csv beside it");
   lnp_import->callback([&] {
     auto cfg = config::Load(flags, config::ProcessEnvironment());
     if (!cfg) {
@@ -762,27 +772,47 @@ int main(int argc, char** argv) {
       rc = 1;
       return;
     }
-    auto index =
-        portline::numbering::LnpIndex::LoadCsv(in, portline::numbering::CarrierRegistry::Default());
+    const std::string target = cfg->lnp_file.empty()
+                                   ? (std::filesystem::path(cfg->data_dir) / "lnp.csv").string()
+                                   : cfg->lnp_file;
+    // The SPIDs are checked against the registry given, else the one serve would use.
+    auto with_target = *cfg;
+    with_target.lnp_file = target;
+    auto registry = carriers_source.empty()
+                        ? portline::app::LoadCarriers(with_target)
+                        : portline::numbering::CarrierRegistry::LoadFile(carriers_source);
+    if (!registry) {
+      PrintError(registry.error());
+      rc = 1;
+      return;
+    }
+    auto index = portline::numbering::LnpIndex::LoadCsv(in, *registry);
     if (!index) {
       PrintError(index.error());
       rc = 1;
       return;
     }
-    const std::string target = cfg->lnp_file.empty()
-                                   ? (std::filesystem::path(cfg->data_dir) / "lnp.csv").string()
-                                   : cfg->lnp_file;
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(target).parent_path(), ec);
-    const std::string tmp = target + ".tmp";
-    std::filesystem::copy_file(lnp_source, tmp, std::filesystem::copy_options::overwrite_existing,
-                               ec);
-    if (!ec) {
-      std::filesystem::rename(tmp, target, ec);  // atomic: readers see the old or the new file
-    }
-    if (ec) {
-      std::fprintf(stderr, "portline: cannot install %s: %s\n", target.c_str(),
-                   ec.message().c_str());
+    // Atomic installs: readers see the old or the new file. The registry goes first, so a
+    // server reloading the new LNP file already has its carriers (after a restart).
+    auto install = [&ec](const std::string& from, const std::string& to) {
+      const std::string tmp = to + ".tmp";
+      std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+      if (!ec) {
+        std::filesystem::rename(tmp, to, ec);
+      }
+      if (ec) {
+        std::fprintf(stderr, "portline: cannot install %s: %s\n", to.c_str(), ec.message().c_str());
+      }
+      return !ec;
+    };
+    const std::string registry_target =
+        cfg->carriers_file.empty()
+            ? (std::filesystem::path(target).parent_path() / "carriers.csv").string()
+            : cfg->carriers_file;
+    if ((!carriers_source.empty() && !install(carriers_source, registry_target)) ||
+        !install(lnp_source, target)) {
       rc = 1;
       return;
     }

@@ -74,6 +74,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"porting.check_max_numbers", "PORTLINE_CHECK_MAX_NUMBERS", &c.check_max_numbers},
       {"porting.coverage", "PORTLINE_COVERAGE", &c.coverage},
       {"porting.lnp_file", "PORTLINE_LNP_FILE", &c.lnp_file},
+      {"porting.carriers_file", "PORTLINE_CARRIERS_FILE", &c.carriers_file},
       {"porting.request_max_numbers", "PORTLINE_REQUEST_MAX_NUMBERS", &c.request_max_numbers},
       {"porting.worker_interval_ms", "PORTLINE_WORKER_INTERVAL_MS", &c.worker_interval_ms},
       {"porting.step_lease_ms", "PORTLINE_STEP_LEASE_MS", &c.step_lease_ms},

@@ -60,10 +60,11 @@ struct Config {
   std::int64_t sip_max_outgoing_connections = 1024;
   std::int64_t sip_write_timeout_ms = 10000;  // a SIP peer that stops reading is dropped
   // porting
-  std::int64_t min_port_days = 7;            // earliest port date: at least this many days out
-  std::int64_t check_max_numbers = 20000;    // numbers per portability check
-  std::string coverage;                      // comma-separated state/province codes; empty = all
-  std::string lnp_file;                      // LNP CSV; empty: the generated default dataset
+  std::int64_t min_port_days = 7;          // earliest port date: at least this many days out
+  std::int64_t check_max_numbers = 20000;  // numbers per portability check
+  std::string coverage;                    // comma-separated state/province codes; empty = all
+  std::string lnp_file;                    // LNP CSV; empty: the generated default dataset
+  std::string carriers_file;  // carrier registry CSV; empty: carriers.csv beside lnp_file, if any
   std::int64_t request_max_numbers = 20000;  // numbers per port request
   std::int64_t worker_interval_ms = 1000;    // how often the workflow looks for due steps
   std::int64_t step_lease_ms = 30000;        // a step claimed by a node that died is retried after

@@ -1,9 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/error.hpp"
+#include "numbering/calendar.hpp"
 
 namespace portline::numbering {
 
@@ -30,6 +34,7 @@ struct Carrier {
   std::string ocn;       // operating company number
   std::string name;
   CarrierKind kind = CarrierKind::kWireline;
+  Country country = Country::kUs;  // where it serves numbers (its holidays, its numbers)
   PortingRules rules;
 };
 
@@ -39,6 +44,13 @@ class CarrierRegistry {
  public:
   explicit CarrierRegistry(std::vector<Carrier> carriers);
   [[nodiscard]] static const CarrierRegistry& Default();
+  /// A registry file (docs/operations.md, "Carrier registry"): a header line
+  ///   spid,ocn,name,kind,country,foc_business_days,pin_required,account_number_required,
+  ///   fast_port,supported
+  /// then one carrier per line (# comments; a name with a comma in double quotes). Every problem
+  /// is reported with its line number (up to 20).
+  [[nodiscard]] static Result<CarrierRegistry> LoadCsv(std::istream& in);
+  [[nodiscard]] static Result<CarrierRegistry> LoadFile(const std::string& path);
 
   [[nodiscard]] const Carrier* Get(std::uint16_t id) const;
   [[nodiscard]] const Carrier* BySpid(std::string_view spid) const;

@@ -155,7 +155,7 @@ LnpIndex LnpIndex::GenerateDefault(const CarrierRegistry& carriers) {
     if (c.id == 0) {
       continue;
     }
-    (c.name.find("(CA") != std::string::npos ? ca : us).push_back(c.id);
+    (c.country == Country::kCa ? ca : us).push_back(c.id);
   }
   Builder b;
   for (std::uint32_t npa = 200; npa < 1000; ++npa) {

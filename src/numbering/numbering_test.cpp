@@ -340,5 +340,60 @@ TEST(CheckTest, InActivePortRequestComesFromTheCaller) {
   EXPECT_FALSE(results.at(0).portable);
   EXPECT_TRUE(results.at(1).portable);
 }
+TEST(CarrierRegistryTest, LoadsARegistryFileAndReportsEveryBadLine) {
+  const std::string header =
+      "spid,ocn,name,kind,country,foc_business_days,pin_required,account_number_required,"
+      "fast_port,supported\n";
+  std::istringstream good(header +
+                          "# a comment\n"
+                          "6006,6006,\"Example Wireless, Inc.\",wireless,US,1,no,yes,yes,yes\n"
+                          "7777,7777,Example Telecom Canada,wireline,CA,5,no,yes,no,yes\n"
+                          "8888,8888,Old Rural Telco,wireline,US,15,no,yes,no,no\n");
+  auto reg = CarrierRegistry::LoadCsv(good);
+  ASSERT_TRUE(reg) << reg.error().message;
+  ASSERT_EQ(reg->all().size(), 4u);  // with the placeholder for id 0
+  const Carrier* w = reg->BySpid("6006");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->name, "Example Wireless, Inc.");
+  EXPECT_EQ(w->kind, CarrierKind::kWireless);
+  EXPECT_TRUE(w->rules.pin_required) << "every wireless carrier requires a PIN";
+  EXPECT_EQ(reg->BySpid("7777")->country, Country::kCa);
+  EXPECT_EQ(reg->BySpid("7777")->rules.foc_business_days, 5);
+  EXPECT_FALSE(reg->BySpid("8888")->rules.supported);
+
+  // The generated dataset gives Canadian prefixes Canadian carriers, by the country field.
+  const LnpIndex idx = LnpIndex::GenerateDefault(*reg);
+  EXPECT_EQ(reg->Get(*idx.Lookup(4165550123))->spid, "7777");  // Toronto
+  EXPECT_NE(reg->Get(*idx.Lookup(4155550123))->spid, "7777");  // San Francisco
+
+  std::istringstream bad(header +
+                         "60,1,Short,wireless,US,1,yes,yes,yes,yes\n"
+                         "6006,1,X,satellite,US,1,yes,yes,yes,yes\n"
+                         "6007,1,Y,voip,MX,99,maybe,yes,yes,yes\n"
+                         "6008,1,\"open quote,voip,US,1,no,no,no,yes\n"
+                         "6009,1,Z,voip,US,1,no,no,no,yes\n"
+                         "6009,1,Z again,voip,US,1,no,no,no,yes\n");
+  auto err = CarrierRegistry::LoadCsv(bad);
+  ASSERT_FALSE(err);
+  std::string all;
+  for (const auto& f : err.error().fields) {
+    all += f.message + "\n";
+  }
+  for (const char* want : {"line 2: spid '60' must be 4 letters or digits",
+                           "line 3: kind 'satellite' must be wireless, wireline or voip",
+                           "line 4: country 'MX' must be US or CA",
+                           "line 4: foc_business_days '99'", "line 4: pin_required",
+                           "line 5: expected 10 fields", "line 7: spid 6009 is listed twice"}) {
+    EXPECT_NE(all.find(want), std::string::npos) << want << "\n" << all;
+  }
+  std::istringstream headless("6006,6006,X,wireless,US,1,yes,yes,yes,yes\n");
+  EXPECT_NE(CarrierRegistry::LoadCsv(headless).error().message.find("header"), std::string::npos);
+  std::istringstream empty("");
+  EXPECT_FALSE(CarrierRegistry::LoadCsv(empty));
+  // The built-in registry says where each carrier serves.
+  EXPECT_EQ(CarrierRegistry::Default().BySpid("S401")->country, Country::kCa);
+  EXPECT_EQ(CarrierRegistry::Default().BySpid("S101")->country, Country::kUs);
+}
+
 }  // namespace
 }  // namespace portline::numbering
