@@ -278,14 +278,9 @@ int Serve(const config::Config& cfg) {
   }
   Services& services = **built;
   auto& db = services.db;
-  accounts::Accounts& accounts = *services.accounts;
-  trunks::SipService& sip = *services.sip;
   const numbering::CarrierRegistry& carriers = *services.carriers;
   numbering::LnpService& lnp = *services.lnp;
-  numbering::PortabilityChecker& checker = *services.checker;
-  carriers::SimulatedNetwork& simulator = *services.simulator;
   porting::PortingService& porting = *services.porting;
-  documents::DocumentService& docs = *services.documents;
 
   api::Metrics metrics;
   api::ApiOptions api_opts;
@@ -293,12 +288,10 @@ int Serve(const config::Config& cfg) {
   api_opts.rate_limit_burst = cfg.rate_limit_burst;
   api_opts.idempotency_ttl = std::chrono::hours(cfg.idempotency_ttl_hours);
   api_opts.idempotency_max_bytes_per_org = cfg.idempotency_max_bytes_per_org;
-  api::Api api(accounts, sip, checker, porting, &simulator, *db, clock, metrics, api_opts);
-  api.AddDocuments(docs);
+  const std::unique_ptr<api::Api> api_ptr = services.MakeApi(metrics, api_opts);
+  api::Api& api = *api_ptr;
   mail::MailService& mail_service = *services.mail;
-  api.AddEmails(mail_service);
   webhooks::WebhookService& hooks = *services.hooks;
-  api.AddWebhooks(hooks);
   // Webhook deliveries have their own threads: a claimer and the workers, woken by every event.
   webhooks::Dispatcher dispatcher(hooks, webhooks::Dispatcher::kDefaultWorkers,
                                   std::chrono::milliseconds(250));

@@ -59,18 +59,22 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
   PORTLINE_ASSIGN_OR_RETURN(auto registry, LoadCarriers(cfg));
   s->carriers = std::make_unique<numbering::CarrierRegistry>(std::move(registry));
   const numbering::CarrierRegistry& carriers = *s->carriers;
-  PORTLINE_ASSIGN_OR_RETURN(
-      auto index, options.with_lnp
-                      ? numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers)
-                      : Result<numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
+  std::shared_ptr<const numbering::LnpIndex> index = options.lnp_index;
+  if (!index) {
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto loaded, options.with_lnp
+                         ? numbering::LnpIndex::LoadFileOrDefault(cfg.lnp_file, carriers)
+                         : Result<numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
+    index = std::make_shared<const numbering::LnpIndex>(std::move(loaded));
+  }
   if (options.log_loading) {
     log::Info("lnp data loaded",
               {{"source", cfg.lnp_file.empty() ? "generated default" : cfg.lnp_file},
-               {"prefixes", static_cast<std::int64_t>(index.assigned_prefixes())},
-               {"ported", static_cast<std::int64_t>(index.ported_count())}});
+               {"carriers", static_cast<std::int64_t>(carriers.all().size() - 1)},
+               {"prefixes", static_cast<std::int64_t>(index->assigned_prefixes())},
+               {"ported", static_cast<std::int64_t>(index->ported_count())}});
   }
-  s->lnp = std::make_unique<numbering::LnpService>(
-      std::make_shared<const numbering::LnpIndex>(std::move(index)));
+  s->lnp = std::make_unique<numbering::LnpService>(std::move(index));
   s->checker = std::make_unique<numbering::PortabilityChecker>(*s->lnp, carriers, clock,
                                                                CheckOptionsFrom(cfg));
   s->simulator = std::make_unique<carriers::SimulatedNetwork>(*s->db, carriers, clock);
@@ -131,6 +135,15 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
         return recorded;
       });
   return s;
+}
+
+std::unique_ptr<api::Api> Services::MakeApi(api::Metrics& metrics, api::ApiOptions options) const {
+  auto api = std::make_unique<api::Api>(*accounts, *sip, *checker, *porting, simulator.get(), *db,
+                                        clock, metrics, options);
+  api->AddDocuments(*documents);
+  api->AddEmails(*mail);
+  api->AddWebhooks(*hooks);
+  return api;
 }
 
 }  // namespace portline::app

@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "api/metrics.hpp"
 #include "carriers/simulator.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
@@ -35,6 +37,8 @@ struct ServicesOptions {
   bool with_lnp = true;
   /// Log what is loaded (serve) or stay quiet (the CLI keeps stdout for its output).
   bool log_loading = false;
+  /// An LNP index already built (tests share one), used instead of loading porting.lnp_file.
+  std::shared_ptr<const numbering::LnpIndex> lnp_index;
 };
 
 class Services {
@@ -46,6 +50,10 @@ class Services {
   Services(const Services&) = delete;
   Services& operator=(const Services&) = delete;
   ~Services();
+
+  /// The HTTP API over these services (serve, and the tests through the same wiring).
+  [[nodiscard]] std::unique_ptr<api::Api> MakeApi(api::Metrics& metrics,
+                                                  api::ApiOptions options) const;
 
   /// Called after porting events are recorded for webhooks (serve wakes its dispatcher).
   void SetEventNotifier(std::function<void()> notify) { notify_ = std::move(notify); }

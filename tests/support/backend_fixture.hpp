@@ -9,7 +9,9 @@
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
+#include "app/services.hpp"
 #include "carriers/simulator.hpp"
+#include "config/config.hpp"
 #include "core/crypto.hpp"
 #include "core/secret_box.hpp"
 #include "documents/service.hpp"
@@ -25,64 +27,42 @@
 
 namespace portline::testing {
 
-/// A value-parameterized fixture ("sqlite" / "postgres") with migrated storage, accounts, the SIP
-/// service and the API pipeline over it, on a fake clock. PostgreSQL runs get a fresh database.
+/// A value-parameterized fixture ("sqlite" / "postgres") with migrated storage and every
+/// service, built by the composition root serve and the CLI use (app::Services) on a fake
+/// clock; the API through Services::MakeApi. PostgreSQL runs get a fresh database.
 class BackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     InitCrypto();
-    store::StoreOptions opts;
-    opts.pool_size = PoolSize();
+    config::Config cfg;
     if (GetParam() == "postgres") {
       PORTLINE_REQUIRE_PG_OR_SKIP();
-      opts.database_url = FreshPgDatabase();
-      ASSERT_FALSE(opts.database_url.empty());
-    } else {
-      opts.data_dir = dir_.path();
+      cfg.database_url = FreshPgDatabase();
+      ASSERT_FALSE(cfg.database_url.empty());
     }
-    auto db = store::OpenDatabase(opts);
-    ASSERT_TRUE(db) << db.error().detail;
-    db_ = std::move(*db);
-    auto applied = store::Migrate(*db_);
-    ASSERT_TRUE(applied) << applied.error().message << " " << applied.error().detail;
-    accounts_ = std::make_unique<accounts::Accounts>(*db_, clock_);
-    sip_ = std::make_unique<trunks::SipService>(*db_, clock_, box_, trunks::Network::Default());
-    checker_ = std::make_unique<numbering::PortabilityChecker>(
-        Lnp(), numbering::CarrierRegistry::Default(), clock_, numbering::CheckOptions{});
-    simulator_ = std::make_unique<carriers::SimulatedNetwork>(
-        *db_, numbering::CarrierRegistry::Default(), clock_);
-    ASSERT_TRUE(simulator_->Seed());
-    porting::PortingOptions popts;
-    popts.public_url = "http://portline.test";
-    popts.live_gateway = true;  // live organizations port on the simulator here
-    porting_ = std::make_unique<porting::PortingService>(
-        *db_, clock_, box_, *checker_, numbering::CarrierRegistry::Default(), *simulator_, popts);
-    porting_->SetPostPortHook([this](std::string_view org, const std::vector<std::string>& numbers,
-                                     const boost::json::object& config) {
-      return sip_->AttachPorted(org, numbers, config);
-    });
-    porting_->SetPostPortValidator([this](std::string_view org, const boost::json::object& c) {
-      return sip_->ValidateAttach(org, c);
-    });
-    blobs_ = documents::MakeFileBlobStore(dir_.path() + "/documents");
-    documents_ = std::make_unique<documents::DocumentService>(*db_, *blobs_, clock_);
-    mail_sender_ = mail::MakeOutboxSender(dir_.path() + "/outbox");
-    mail_ = std::make_unique<mail::MailService>(*db_, *mail_sender_, clock_, box_,
-                                                "Portline <noreply@portline.test>");
-    hooks_ = std::make_unique<webhooks::WebhookService>(
-        *db_, box_, clock_, *net::OutboundGuard::FromList({"127.0.0.0/8"}));
-    porting_->SetEventSink(
-        [this](store::Connection& c, const std::vector<porting::EventRecord>& events) {
-          std::vector<webhooks::WebhookService::NewEvent> records;
-          for (const auto& e : events) {
-            records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
-          }
-          return webhooks::WebhookService::RecordAll(c, records, ToUnixMillis(clock_.Now()));
-        });
-    porting_->SetDocumentValidator(
-        [this](std::string_view org, const std::vector<std::string>& ids) {
-          return documents_->RequireAll(org, ids);
-        });
+    cfg.data_dir = dir_.path();
+    cfg.default_org = "";  // tests make their own organizations
+    cfg.secret_key = std::string(64, '0');
+    for (std::size_t i = 0; i < cfg.secret_key.size(); i += 2) {
+      cfg.secret_key.replace(i, 2, "6b");  // the key of box_ ('k' × 32)
+    }
+    cfg.public_url = "http://portline.test";
+    cfg.gateway = "simulator";  // live organizations port on the simulator here
+    cfg.outbound_allow = "127.0.0.0/8";
+    cfg.mail_from = "Portline <noreply@portline.test>";
+    auto built = app::Services::Build(
+        cfg, clock_, app::ServicesOptions{.pool_size = PoolSize(), .lnp_index = Lnp()});
+    ASSERT_TRUE(built) << built.error().message << " " << built.error().detail;
+    services_ = std::move(*built);
+    db_ = services_->db.get();
+    accounts_ = services_->accounts.get();
+    sip_ = services_->sip.get();
+    checker_ = services_->checker.get();
+    simulator_ = services_->simulator.get();
+    porting_ = services_->porting.get();
+    documents_ = services_->documents.get();
+    mail_ = services_->mail.get();
+    hooks_ = services_->hooks.get();
   }
 
   /// Connections in the pool. One connection makes any code that holds a connection while
@@ -90,20 +70,15 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   virtual int PoolSize() const { return 3; }
 
   /// The generated default LNP data, built once per test binary.
-  static const numbering::LnpService& Lnp() {
-    static const numbering::LnpService lnp(std::make_shared<const numbering::LnpIndex>(
-        numbering::LnpIndex::GenerateDefault(numbering::CarrierRegistry::Default())));
-    return lnp;
+  static std::shared_ptr<const numbering::LnpIndex> Lnp() {
+    static const auto index = std::make_shared<const numbering::LnpIndex>(
+        numbering::LnpIndex::GenerateDefault(numbering::CarrierRegistry::Default()));
+    return index;
   }
 
   /// The API over this storage (rate limiting off unless the options say otherwise).
   std::unique_ptr<api::Api> MakeApi(api::ApiOptions opts = NoRateLimit()) {
-    auto api = std::make_unique<api::Api>(*accounts_, *sip_, *checker_, *porting_, simulator_.get(),
-                                          *db_, clock_, metrics_, opts);
-    api->AddDocuments(*documents_);
-    api->AddEmails(*mail_);
-    api->AddWebhooks(*hooks_);
-    return api;
+    return services_->MakeApi(metrics_, opts);
   }
   static api::ApiOptions NoRateLimit() {
     api::ApiOptions o;
@@ -151,18 +126,18 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<accounts::Accounts> accounts_;
-  SecretBox box_{std::string(32, 'k')};
-  std::unique_ptr<trunks::SipService> sip_;
-  std::unique_ptr<numbering::PortabilityChecker> checker_;
-  std::unique_ptr<carriers::SimulatedNetwork> simulator_;
-  std::unique_ptr<porting::PortingService> porting_;
-  std::unique_ptr<documents::BlobStore> blobs_;
-  std::unique_ptr<documents::DocumentService> documents_;
-  std::unique_ptr<mail::Sender> mail_sender_;
-  std::unique_ptr<mail::MailService> mail_;
-  std::unique_ptr<webhooks::WebhookService> hooks_;
+  SecretBox box_{std::string(32, 'k')};  // the services' key, for tests that open sealed data
+  std::unique_ptr<app::Services> services_;
+  // The services, by their old names (owned by services_).
+  store::Database* db_ = nullptr;
+  accounts::Accounts* accounts_ = nullptr;
+  trunks::SipService* sip_ = nullptr;
+  numbering::PortabilityChecker* checker_ = nullptr;
+  carriers::SimulatedNetwork* simulator_ = nullptr;
+  porting::PortingService* porting_ = nullptr;
+  documents::DocumentService* documents_ = nullptr;
+  mail::MailService* mail_ = nullptr;
+  webhooks::WebhookService* hooks_ = nullptr;
   api::Metrics metrics_;
 };
 
