@@ -102,6 +102,10 @@ TEST(TargetTest, DecodesPathAndQuery) {
   EXPECT_FALSE(r.Query("absent"));
   Request bad;
   EXPECT_FALSE(ParseTarget("/a%ZZ", bad));
+  auto nul = ParseTarget("/v1/sip/port?customer_reference=a%00b", bad);
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(nul.error().api_code, "INVALID_QUERY");
+  EXPECT_FALSE(ParseTarget("/v1/sip/port?a%00=1", bad));
   EXPECT_FALSE(ParseTarget("http://absolute/form", bad));
   EXPECT_FALSE(ParseTarget("/a?x=%FF", bad));  // not UTF-8 once decoded
 }

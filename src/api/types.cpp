@@ -101,6 +101,12 @@ Result<void> ParseTarget(std::string_view target, Request& req) {
       return FailCode(Errc::kInvalidArgument, "INVALID_QUERY",
                       "query parameters must be valid UTF-8", key);
     }
+    // Neither backend stores text with NUL (PostgreSQL refuses it, SQLite cuts it): refused
+    // here, as in JSON bodies, rather than failing deeper.
+    if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+      return FailCode(Errc::kInvalidArgument, "INVALID_QUERY",
+                      "query parameters must not contain NUL (%00)", key);
+    }
     req.query.emplace_back(std::move(key), std::move(value));
   }
   return {};
