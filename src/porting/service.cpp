@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "documents/content.hpp"
 #include "documents/loa.hpp"
 #include "holdings/holdings.hpp"
@@ -1726,6 +1727,13 @@ Result<SignatureView> PortingService::Sign(std::string_view token, const Signatu
   }
   if (input.title.size() > 100) {
     errors.Add("title", "TOO_LONG", "the title is at most 100 characters");
+  }
+  // What reaches the LOA and storage is text: no NUL, no broken UTF-8.
+  for (const auto& [field, text] :
+       {std::pair<std::string, const std::string&>{"name", input.name}, {"title", input.title}}) {
+    if (!IsValidUtf8(text) || text.find('\0') != std::string::npos) {
+      errors.Add(field, "INVALID_FIELD", field + " must be plain text (UTF-8, no NUL)");
+    }
   }
   if (!input.consent) {
     errors.Add("consent", "REQUIRED",

@@ -158,6 +158,9 @@ TEST_P(PortLifecycle, HappyPathToCompletedWithPostPortSipConfig) {
             415);
   // Consent is required; then signing submits.
   EXPECT_EQ(SignForm(TokenOf(created), "name=Jane+Doe").status, 400);
+  // Form text reaches the LOA and storage: NUL and broken UTF-8 are refused on the page.
+  EXPECT_EQ(SignForm(TokenOf(created), "name=Jane+Doe&title=C%00TO&consent=yes").status, 400);
+  EXPECT_EQ(SignForm(TokenOf(created), "name=Jane+Doe&title=%FF%FE&consent=yes").status, 400);
   Sign(created);
   EXPECT_EQ(Status(id), "submitted");
 
