@@ -1,11 +1,15 @@
 // PostgreSQL adapter for store::Connection (libpq). The only file that includes libpq-fe.h.
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "net/resolve.hpp"
 #include "store/backends.hpp"
 
 namespace portline::store {
@@ -16,9 +20,57 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+// Opens a connection. A host given by name is looked up here, within connect_timeout, and
+// handed to libpq as hostaddr (libpq's own lookup is a getaddrinfo with no deadline); `host`
+// stays for TLS verification. Several hosts, sockets and hostaddr given are left to libpq.
+// A name that does not resolve in time gives a connection that failed at once, and the reason
+// in `lookup_error`.
+PGconn* ConnectResolved(const std::string& url, std::string& lookup_error) {
+  lookup_error.clear();
+  char* error = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &error);
+  PQfreemem(error);
+  std::string host;
+  std::string port = "5432";
+  std::string hostaddr;
+  int timeout_s = 5;
+  for (PQconninfoOption* o = opts; o != nullptr && o->keyword != nullptr; ++o) {
+    const std::string_view k = o->keyword;
+    const std::string v = o->val != nullptr ? o->val : "";
+    if (k == "host") {
+      host = v;
+    } else if (k == "port" && !v.empty()) {
+      port = v;
+    } else if (k == "hostaddr") {
+      hostaddr = v;
+    } else if (k == "connect_timeout" && !v.empty()) {
+      timeout_s = std::max(1, std::atoi(v.c_str()));
+    }
+  }
+  PQconninfoFree(opts);
+  const bool single_name = !host.empty() && host.front() != '/' &&
+                           host.find(',') == std::string::npos && hostaddr.empty() &&
+                           port.find(',') == std::string::npos;
+  if (single_name) {
+    auto addresses =
+        net::Resolve(host, static_cast<std::uint16_t>(std::atoi(port.c_str())),
+                     std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s));
+    const char* keys[] = {"dbname", "hostaddr", nullptr};
+    if (!addresses) {
+      lookup_error = addresses.error().message;
+      const char* values[] = {url.c_str(), "not-resolved", nullptr};  // fails without a lookup
+      return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    }
+    const char* values[] = {url.c_str(), addresses->front().text.c_str(), nullptr};
+    return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  }
+  return PQconnectdb(url.c_str());
+}
+
 class PgConnection final : public Connection {
  public:
-  PgConnection(PGconn* conn, std::string setup) : conn_(conn), setup_(std::move(setup)) {}
+  PgConnection(PGconn* conn, std::string url, std::string setup)
+      : conn_(conn), url_(std::move(url)), setup_(std::move(setup)) {}
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
   ~PgConnection() override { PQfinish(conn_); }
@@ -97,15 +149,24 @@ class PgConnection final : public Connection {
     return rows;
   }
 
+  // A fresh connection, looked up again (the database's address may have moved).
+  void Reconnect() {
+    PQfinish(conn_);
+    conn_ = ConnectResolved(url_, lookup_error_);
+  }
+  std::string ConnectError() const {
+    return lookup_error_.empty() ? std::string(PQerrorMessage(conn_)) : lookup_error_;
+  }
+
   Result<void> EnsureConnected() {
     if (PQstatus(conn_) == CONNECTION_OK) {
       return {};
     }
-    PQreset(conn_);
+    Reconnect();
     statements_.clear();
     if (PQstatus(conn_) != CONNECTION_OK) {
       return Fail(Errc::kUnavailable, "database unavailable",
-                  std::string("postgres reconnect: ") + PQerrorMessage(conn_));
+                  "postgres reconnect: " + ConnectError());
     }
     PgResult res(PQexec(conn_, setup_.c_str()));
     return Check(res).map([](auto&&) {});
@@ -212,7 +273,7 @@ class PgConnection final : public Connection {
     if (!sent) {
       // The connection broke while sending: start over on a fresh one next time.
       const std::string why = PQerrorMessage(conn_);
-      PQreset(conn_);
+      Reconnect();
       statements_.clear();
       begin_ = false;
       return Fail(Errc::kUnavailable, "database unavailable", "postgres send: " + why);
@@ -245,7 +306,7 @@ class PgConnection final : public Connection {
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
         PQexitPipelineMode(conn_) != 1) {
       const std::string why = PQerrorMessage(conn_);
-      PQreset(conn_);
+      Reconnect();
       statements_.clear();
       begin_ = false;
       return Fail(Errc::kUnavailable, "database unavailable", "postgres pipeline: " + why);
@@ -260,6 +321,8 @@ class PgConnection final : public Connection {
   }
 
   PGconn* conn_;
+  std::string url_;
+  std::string lookup_error_;
   std::string setup_;
   static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, std::string> statements_;
@@ -271,16 +334,17 @@ class PgConnection final : public Connection {
 
 Result<std::unique_ptr<Connection>> OpenPostgres(const std::string& url,
                                                  std::chrono::milliseconds statement_timeout) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  std::string lookup_error;
+  PGconn* conn = ConnectResolved(url, lookup_error);
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn);
+    std::string msg = lookup_error.empty() ? std::string(PQerrorMessage(conn)) : lookup_error;
     PQfinish(conn);
     return Fail(Errc::kUnavailable, "cannot connect to PostgreSQL",
                 "postgres connect " + RedactUrl(url) + ": " + msg);
   }
   std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout.count()) +
                       "; SET client_min_messages = warning; SET TIME ZONE 'UTC'";
-  auto pg = std::make_unique<PgConnection>(conn, setup);
+  auto pg = std::make_unique<PgConnection>(conn, url, setup);
   PORTLINE_RETURN_IF_ERROR(pg->ExecuteScript(setup));
   return std::unique_ptr<Connection>(std::move(pg));
 }

@@ -583,5 +583,30 @@ TEST_P(Contract, ReadinessReflectsStorageAndDraining) {
 INSTANTIATE_TEST_SUITE_P(Backends, Contract, ::testing::Values("sqlite", "postgres"),
                          [](const auto& p) { return p.param; });
 
+// A PostgreSQL host given by name is looked up by Portline with the connection's deadline (libpq
+// would call getaddrinfo without one): a name that resolves connects, one that does not fails
+// within connect_timeout with the lookup's reason.
+TEST(PostgresHostNames, AreLookedUpWithADeadline) {
+  PORTLINE_REQUIRE_PG_OR_SKIP();
+  std::string url = testing::FreshPgDatabase();
+  ASSERT_NE(url.find("127.0.0.1"), std::string::npos) << url;
+  url.replace(url.find("127.0.0.1"), 9, "localhost");
+  store::StoreOptions opts;
+  opts.database_url = url;
+  opts.pool_size = 1;
+  auto db = store::OpenDatabase(opts);
+  ASSERT_TRUE(db) << db.error().detail;
+  auto rows = (*(*db)->Acquire())->Query("SELECT 1", {});
+  ASSERT_TRUE(rows);
+
+  opts.database_url = "postgres://portline@db.no-such-host.invalid:5432/portline?connect_timeout=1";
+  const auto started = std::chrono::steady_clock::now();
+  auto missing = store::OpenDatabase(opts);
+  ASSERT_FALSE(missing);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+  EXPECT_NE(missing.error().detail.find("db.no-such-host.invalid"), std::string::npos)
+      << missing.error().detail;
+}
+
 }  // namespace
 }  // namespace portline
