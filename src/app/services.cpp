@@ -79,23 +79,41 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
                                                                CheckOptionsFrom(cfg));
   s->simulator = std::make_unique<carriers::SimulatedNetwork>(*s->db, carriers, clock);
   PORTLINE_RETURN_IF_ERROR(s->simulator->Seed());
-  s->porting = std::make_unique<porting::PortingService>(
-      *s->db, clock, *s->box, *s->checker, carriers, *s->simulator, PortingOptionsFrom(cfg, clock));
   Services* self = s.get();
-  s->porting->SetPostPortHook([self](std::string_view org, const std::vector<std::string>& numbers,
-                                     const boost::json::object& config) {
+  // Every porting event of every node (a server, a CLI command) is recorded for webhooks in the
+  // transaction that made it.
+  s->porting_hooks.event_sink = [self](store::Connection& c,
+                                       const std::vector<porting::EventRecord>& events) {
+    std::vector<webhooks::WebhookService::NewEvent> records;
+    records.reserve(events.size());
+    for (const auto& e : events) {
+      records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
+    }
+    auto recorded =
+        webhooks::WebhookService::RecordAll(c, records, ToUnixMillis(self->clock.Now()));
+    if (recorded && self->notify_) {
+      self->notify_();
+    }
+    return recorded;
+  };
+  s->porting_hooks.post_port = [self](std::string_view org, const std::vector<std::string>& numbers,
+                                      const boost::json::object& config) {
     return self->sip->AttachPorted(org, numbers, config);
-  });
-  s->porting->SetPostPortValidator([self](std::string_view org, const boost::json::object& config) {
+  };
+  s->porting_hooks.validate_post_port = [self](std::string_view org,
+                                               const boost::json::object& config) {
     return self->sip->ValidateAttach(org, config);
-  });
+  };
+  s->porting_hooks.validate_documents = [self](std::string_view org,
+                                               const std::vector<std::string>& ids) {
+    return self->documents->RequireAll(org, ids);
+  };
+  s->porting = std::make_unique<porting::PortingService>(*s->db, clock, *s->box, *s->checker,
+                                                         carriers, *s->simulator, s->porting_hooks,
+                                                         PortingOptionsFrom(cfg, clock));
   s->blobs =
       documents::MakeFileBlobStore((std::filesystem::path(cfg.data_dir) / "documents").string());
   s->documents = std::make_unique<documents::DocumentService>(*s->db, *s->blobs, clock);
-  s->porting->SetDocumentValidator(
-      [self](std::string_view org, const std::vector<std::string>& ids) {
-        return self->documents->RequireAll(org, ids);
-      });
 
   if (cfg.mail_transport == "smtp") {
     mail::SmtpOptions smtp;
@@ -118,22 +136,6 @@ Result<std::unique_ptr<Services>> Services::Build(const config::Config& cfg, con
   hook_options.ca_file = cfg.webhooks_ca_file;
   s->hooks = std::make_unique<webhooks::WebhookService>(*s->db, *s->box, clock,
                                                         OutboundGuardFrom(cfg), hook_options);
-  // Every porting event of every node (a server, a CLI command) is recorded for webhooks in the
-  // transaction that made it.
-  s->porting->SetEventSink(
-      [self](store::Connection& c, const std::vector<porting::EventRecord>& events) {
-        std::vector<webhooks::WebhookService::NewEvent> records;
-        records.reserve(events.size());
-        for (const auto& e : events) {
-          records.push_back({e.org_id, e.id, e.type, e.request_id, e.sequence, &e.data, e.at});
-        }
-        auto recorded =
-            webhooks::WebhookService::RecordAll(c, records, ToUnixMillis(self->clock.Now()));
-        if (recorded && self->notify_) {
-          self->notify_();
-        }
-        return recorded;
-      });
   return s;
 }
 

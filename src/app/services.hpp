@@ -68,6 +68,8 @@ class Services {
   std::unique_ptr<numbering::LnpService> lnp;
   std::unique_ptr<numbering::PortabilityChecker> checker;
   std::unique_ptr<carriers::SimulatedNetwork> simulator;
+  /// What porting is wired with (tests build a second service, a second node, with them).
+  porting::PortingService::Hooks porting_hooks;
   std::unique_ptr<porting::PortingService> porting;
   std::unique_ptr<documents::BlobStore> blobs;
   std::unique_ptr<documents::DocumentService> documents;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/assert.hpp"
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
@@ -109,14 +110,21 @@ std::string_view RollupStatus(std::string_view current, const NumberCounts& n) {
 PortingService::PortingService(store::Database& db, const Clock& clock, const SecretBox& box,
                                const numbering::PortabilityChecker& checker,
                                const numbering::CarrierRegistry& carriers,
-                               carriers::Gateway& gateway, PortingOptions options)
+                               carriers::Gateway& gateway, Hooks hooks, PortingOptions options)
     : db_(db),
       clock_(clock),
       box_(box),
       checker_(checker),
       carriers_(carriers),
       gateway_(gateway),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      post_port_(std::move(hooks.post_port)),
+      validate_post_port_(std::move(hooks.validate_post_port)),
+      validate_documents_(std::move(hooks.validate_documents)),
+      event_sink_(std::move(hooks.event_sink)) {
+  PORTLINE_CHECK(post_port_ && validate_post_port_ && validate_documents_ && event_sink_,
+                 "PortingService needs every hook");
+}
 
 void PortingService::SetPublicUrl(std::string url) {
   std::lock_guard<std::mutex> lock(url_mutex_);

@@ -113,27 +113,31 @@ using PostPortHook = std::function<Result<void>(
 /// sandbox organization advanced. Thread-safe; blocks on storage.
 class PortingService {
  public:
-  PortingService(store::Database& db, const Clock& clock, const SecretBox& box,
-                 const numbering::PortabilityChecker& checker,
-                 const numbering::CarrierRegistry& carriers, carriers::Gateway& gateway,
-                 PortingOptions options);
-
-  void SetPostPortHook(PostPortHook hook) { post_port_ = std::move(hook); }
   /// Checks a request's `post_port` when it is created, so a bad one fails then, not after the
   /// port completes. Errors are reported under `post_port.`.
   using PostPortValidator =
       std::function<Result<void>(std::string_view org, const Object& post_port)>;
-  void SetPostPortValidator(PostPortValidator v) { validate_post_port_ = std::move(v); }
   /// Checks that every id of a request's `documents` is a document of the organization.
   using DocumentValidator =
       std::function<Result<void>(std::string_view org, const std::vector<std::string>& ids)>;
-  void SetDocumentValidator(DocumentValidator v) { validate_documents_ = std::move(v); }
-  /// Receives every event inside its transaction, with its stable id and per-request sequence
-  /// (the webhook outbox).
-  /// Receives the events a transaction wrote, inside that transaction (webhooks record them).
+  /// Receives the events a transaction wrote, inside that transaction, with their stable ids
+  /// and per-request sequences (webhooks record them).
   using EventSink =
       std::function<Result<void>(store::Connection& c, const std::vector<EventRecord>& events)>;
-  void SetEventSink(EventSink sink) { event_sink_ = std::move(sink); }
+  /// What porting needs from the rest of the system. Every one is required (a service without
+  /// its event sink would change requests that no webhook ever hears of).
+  struct Hooks {
+    EventSink event_sink;
+    PostPortHook post_port;
+    PostPortValidator validate_post_port;
+    DocumentValidator validate_documents;
+  };
+
+  PortingService(store::Database& db, const Clock& clock, const SecretBox& box,
+                 const numbering::PortabilityChecker& checker,
+                 const numbering::CarrierRegistry& carriers, carriers::Gateway& gateway,
+                 Hooks hooks, PortingOptions options);
+
   void SetPublicUrl(std::string url);
 
   [[nodiscard]] Result<Json> Create(const Actor& actor, const Object& body);

@@ -5,14 +5,11 @@
 #include <boost/json/parse.hpp>
 #include <set>
 
-#include "accounts/accounts.hpp"
 #include "api/api.hpp"
+#include "app/services.hpp"
 #include "core/crypto.hpp"
-#include "documents/service.hpp"
-#include "mail/mail.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
-#include "webhooks/service.hpp"
 
 namespace portline {
 namespace {
@@ -20,30 +17,15 @@ namespace {
 TEST(OpenApiTest, DocumentAndRouterAgree) {
   InitCrypto();
   testing::TempDir dir;
-  store::StoreOptions opts;
-  opts.data_dir = dir.path();
-  auto db = store::OpenDatabase(opts);
-  ASSERT_TRUE(db);
+  config::Config cfg;
+  cfg.data_dir = dir.path();
   testing::FakeClock clock;
-  accounts::Accounts accounts(**db, clock);
+  // The API as serve builds it (app::Services), without LNP data: only the routes matter.
+  auto services = app::Services::Build(cfg, clock, app::ServicesOptions{.with_lnp = false});
+  ASSERT_TRUE(services) << services.error().message;
   api::Metrics metrics;
-  SecretBox box(std::string(32, 'k'));
-  trunks::SipService sip(**db, clock, box, trunks::Network::Default());
-  numbering::LnpService lnp(
-      std::make_shared<const numbering::LnpIndex>(numbering::LnpIndex::Builder().Build()));
-  numbering::PortabilityChecker checker(lnp, numbering::CarrierRegistry::Default(), clock, {});
-  carriers::SimulatedNetwork simulator(**db, numbering::CarrierRegistry::Default(), clock);
-  porting::PortingService porting(**db, clock, box, checker, numbering::CarrierRegistry::Default(),
-                                  simulator, {});
-  api::Api api(accounts, sip, checker, porting, &simulator, **db, clock, metrics, {});
-  auto blobs = documents::MakeFileBlobStore(dir.path() + "/documents");
-  documents::DocumentService docs(**db, *blobs, clock);
-  api.AddDocuments(docs);
-  auto sender = mail::MakeOutboxSender(dir.path() + "/outbox");
-  mail::MailService mail_service(**db, *sender, clock, box, "Portline <noreply@portline.test>");
-  api.AddEmails(mail_service);
-  webhooks::WebhookService hooks(**db, box, clock, net::OutboundGuard{});
-  api.AddWebhooks(hooks);
+  const auto api_ptr = (*services)->MakeApi(metrics, {});
+  const api::Api& api = *api_ptr;
 
   std::set<std::string> routed;
   for (const auto& r : api.router().routes()) {

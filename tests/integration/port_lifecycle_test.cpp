@@ -769,7 +769,8 @@ TEST_P(PortLifecycle, TwoNodesNeverApplyAStepTwice) {
   other_opts.node_id = "node-b";
   other_opts.live_gateway = true;
   porting::PortingService other(*db_, clock_, box_, *checker_,
-                                numbering::CarrierRegistry::Default(), *simulator_, other_opts);
+                                numbering::CarrierRegistry::Default(), *simulator_,
+                                services_->porting_hooks, other_opts);
   std::vector<std::string> ids;
   const std::vector<std::vector<std::string>> sets = {
       {kAcme1, kAcme2, kAcme3}, {"+12125550101", "+12125550102"}, {"+15125550101"}};
@@ -859,7 +860,8 @@ TEST_P(PortLifecycle, LiveRequestsNeedAConfiguredGateway) {
   porting::PortingOptions no_gateway;
   no_gateway.public_url = "http://portline.test";
   porting::PortingService strict(*db_, clock_, box_, *checker_,
-                                 numbering::CarrierRegistry::Default(), *simulator_, no_gateway);
+                                 numbering::CarrierRegistry::Default(), *simulator_,
+                                 services_->porting_hooks, no_gateway);
   auto live = accounts_->CreateOrg("live-co", {"SIP"}, false);
   ASSERT_TRUE(live);
   auto body =
