@@ -22,23 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int ConnectFrom(const std::string& source, std::uint16_t port) {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
-      ::connect(s, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
-    ::close(s);
-    return -1;
-  }
-  return s;
-}
-
 // The value of an unlabelled metric, or -1.
 long Metric(std::uint16_t port, const std::string& name) {
   auto m = testing::HttpRequest(port, "GET", "/metrics");
@@ -74,7 +57,7 @@ TEST(SipFlood, TheApiKeepsAnsweringWhileSipConnectionsFlood) {
   std::vector<int> held;
   for (int host = 2; host <= 16; ++host) {
     for (int i = 0; i < 40; ++i) {
-      const int s = ConnectFrom("127.0.0." + std::to_string(host), sip_port);
+      const int s = testing::ConnectTcpFrom("127.0.0." + std::to_string(host), sip_port);
       if (s >= 0) {
         held.push_back(s);
       }

@@ -1,7 +1,6 @@
 // The SIP stream transport's bounds against real sockets on loopback: connection caps per source
 // address and in total, and a peer that stops reading (a queue cap and a write deadline).
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,33 +12,13 @@
 
 #include "sip/endpoint.hpp"
 #include "sip/message.hpp"
+#include "support/child_process.hpp"
 
 namespace portline::sip {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-// A TCP connection to 127.0.0.1:port from `source` (any 127/8 address), or -1.
-int ConnectFrom(const char* source, std::uint16_t port, int receive_buffer = 0) {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (receive_buffer > 0) {
-    ::setsockopt(s, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
-  }
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
-      ::connect(s, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
-    ::close(s);
-    return -1;
-  }
-  return s;
-}
 
 // True while the server keeps the connection (nothing to read, not reset, not closed).
 bool Open(int s) {
@@ -105,7 +84,7 @@ TEST_F(SipStreamLimitsTest, ConnectionsAreCappedPerSourceAddressAndInTotal) {
 
   std::vector<int> first;
   for (int i = 0; i < 5; ++i) {
-    first.push_back(ConnectFrom("127.0.0.2", port));
+    first.push_back(testing::ConnectTcpFrom("127.0.0.2", port));
     ASSERT_GE(first.back(), 0);
   }
   ASSERT_TRUE(RunUntil([&] { return rejected() == 2 && CountOpen(first) == 3; }))
@@ -113,12 +92,12 @@ TEST_F(SipStreamLimitsTest, ConnectionsAreCappedPerSourceAddressAndInTotal) {
 
   std::vector<int> second;
   for (int i = 0; i < 4; ++i) {
-    second.push_back(ConnectFrom("127.0.0.3", port));
+    second.push_back(testing::ConnectTcpFrom("127.0.0.3", port));
   }
   ASSERT_TRUE(RunUntil([&] { return rejected() == 3 && CountOpen(second) == 3; }));
 
   // Six are open: a third address is refused although it has none yet.
-  std::vector<int> third{ConnectFrom("127.0.0.4", port)};
+  std::vector<int> third{testing::ConnectTcpFrom("127.0.0.4", port)};
   ASSERT_TRUE(RunUntil([&] { return rejected() == 4 && CountOpen(third) == 0; }));
   CloseAll(third);
 
@@ -144,7 +123,7 @@ TEST_F(SipStreamLimitsTest, ConnectionsAreCappedPerSourceAddressAndInTotal) {
   // Places free up as connections close.
   CloseAll(first);
   ASSERT_TRUE(RunUntil([&] { return server.GetStats().streams.incoming == 3; }));
-  third.push_back(ConnectFrom("127.0.0.4", port));
+  third.push_back(testing::ConnectTcpFrom("127.0.0.4", port));
   ASSERT_TRUE(RunUntil([&] { return server.GetStats().streams.incoming == 4; }));
   EXPECT_TRUE(Open(third.back()));
   EXPECT_EQ(rejected(), 4u);
@@ -185,24 +164,39 @@ int FloodWithoutReading(int s, std::uint16_t port, const std::function<bool()>& 
   return sent;
 }
 
+// A peer with a small receive window floods pipelined requests and never reads; returns
+// whether the server dropped it by `dropped()` (and closed every connection).
+::testing::AssertionResult DroppedWhenItStopsReading(asio::io_context& io, Endpoint& server,
+                                                     const std::function<bool()>& dropped) {
+  EXPECT_TRUE(server.Start());
+  const std::uint16_t port = server.Listeners().front().port;
+  const int s = testing::ConnectTcpFrom("127.0.0.1", port, 4096);
+  if (s < 0) {
+    return ::testing::AssertionFailure() << "cannot connect";
+  }
+  auto run = [&io] {
+    io.restart();
+    io.run_for(2ms);
+  };
+  const int sent = FloodWithoutReading(s, port, dropped, run);
+  bool closed = false;
+  for (int i = 0; i < 2000 && !closed; ++i) {
+    run();
+    closed = dropped() && server.GetStats().connections == 0;
+  }
+  ::close(s);
+  return closed ? ::testing::AssertionSuccess()
+                : ::testing::AssertionFailure() << "still open after " << sent << " requests";
+}
+
 TEST_F(SipStreamLimitsTest, APeerThatStopsReadingIsDroppedAtTheQueueCap) {
   EndpointOptions o = Options();
   o.streams.max_queued_bytes = 64 * 1024;
   o.streams.write_timeout = 60s;  // only the queue cap can act here
   Endpoint server(io_, o);
-  const std::uint16_t port = Start(server);
-  const int s = ConnectFrom("127.0.0.1", port, 4096);
-  ASSERT_GE(s, 0);
-  auto dropped = [&] { return server.GetStats().streams.queue_overflows > 0; };
-  auto run = [&] {
-    io_.restart();
-    io_.run_for(2ms);
-  };
-  const int sent = FloodWithoutReading(s, port, dropped, run);
-  ASSERT_TRUE(RunUntil([&] { return dropped() && server.GetStats().connections == 0; }))
-      << "sent " << sent;
+  EXPECT_TRUE(DroppedWhenItStopsReading(
+      io_, server, [&] { return server.GetStats().streams.queue_overflows > 0; }));
   EXPECT_EQ(server.GetStats().streams.write_timeouts, 0u);
-  ::close(s);
 }
 
 TEST_F(SipStreamLimitsTest, APeerThatStopsReadingIsDroppedAtTheWriteDeadline) {
@@ -210,19 +204,9 @@ TEST_F(SipStreamLimitsTest, APeerThatStopsReadingIsDroppedAtTheWriteDeadline) {
   o.streams.max_queued_bytes = 256u << 20;  // only the deadline can act here
   o.streams.write_timeout = 200ms;
   Endpoint server(io_, o);
-  const std::uint16_t port = Start(server);
-  const int s = ConnectFrom("127.0.0.1", port, 4096);
-  ASSERT_GE(s, 0);
-  auto dropped = [&] { return server.GetStats().streams.write_timeouts > 0; };
-  auto run = [&] {
-    io_.restart();
-    io_.run_for(2ms);
-  };
-  const int sent = FloodWithoutReading(s, port, dropped, run);
-  ASSERT_TRUE(RunUntil([&] { return dropped() && server.GetStats().connections == 0; }))
-      << "sent " << sent;
+  EXPECT_TRUE(DroppedWhenItStopsReading(
+      io_, server, [&] { return server.GetStats().streams.write_timeouts > 0; }));
   EXPECT_EQ(server.GetStats().streams.queue_overflows, 0u);
-  ::close(s);
 }
 
 }  // namespace

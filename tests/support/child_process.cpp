@@ -108,6 +108,26 @@ int ListenTcp(const char* address, std::uint16_t& port, int backlog) {
   return fd;
 }
 
+int ConnectTcpFrom(const std::string& source, std::uint16_t port, int receive_buffer) {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) {
+    ::setsockopt(s, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+      ::bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      ::connect(s, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    ::close(s);
+    return -1;
+  }
+  return s;
+}
+
 std::string FindProgram(const std::string& name) {
   for (const char* dir : {"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}) {
     const std::string p = std::string(dir) + "/" + name;

@@ -39,6 +39,11 @@ class ChildProcess {
 /// failure. For the scripted servers tests run in process.
 [[nodiscard]] int ListenTcp(const char* address, std::uint16_t& port, int backlog = 64);
 
+/// A TCP connection to 127.0.0.1:port from `source` (any 127/8 address: tests play several
+/// hosts), with SO_RCVBUF set first when `receive_buffer` > 0; -1 on failure.
+[[nodiscard]] int ConnectTcpFrom(const std::string& source, std::uint16_t port,
+                                 int receive_buffer = 0);
+
 /// Full path of a program on PATH or in /usr/sbin, or "" when absent.
 [[nodiscard]] std::string FindProgram(const std::string& name);
 
