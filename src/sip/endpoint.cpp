@@ -16,6 +16,7 @@
 #include "sip/digest.hpp"
 #include "sip/sdp.hpp"
 #include "sip/syntax.hpp"
+#include "sip/uas.hpp"
 
 namespace portline::sip {
 namespace asio = boost::asio;
@@ -468,14 +469,8 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   // Via to answer along): a bare 400 on the same connection, so the peer learns why rather than
   // waiting out its timer (RFC 3261 §8.2.1, §16.3). Over UDP such a message is dropped.
   void BadRequestOnStream(Route& route, std::string text) {
-    for (char& c : text) {
-      c = (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '\'' : c;
-    }
-    if (text.size() > 200) {
-      text.resize(200);
-    }
-    const std::string resp = "SIP/2.0 400 Bad Request\r\nWarning: 399 portline \"" + text +
-                             "\"\r\nContent-Length: 0\r\n\r\n";
+    const std::string resp = "SIP/2.0 400 Bad Request\r\nWarning: 399 portline \"" +
+                             WarningText(std::move(text)) + "\"\r\nContent-Length: 0\r\n\r\n";
     (void)SendOn(route, resp);
   }
 
@@ -518,14 +513,11 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
       if (m.Method() != "ACK" && m.Find(HeaderId::kVia) != nullptr) {
         // Stateless error response: say what was wrong in a Warning (RFC 3261 §20.43, code 399).
         const Problem& p = problems.front();
-        std::string text = p.where + ": " + p.what;
-        for (char& c : text) {
-          c = (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '\'' : c;
-        }
-        std::string resp = MakeResponse(m, p.status, "", NewTag())
-                               .Add("Warning", "399 portline \"" + text + "\"")
-                               .AddIf("Server", opts.user_agent)
-                               .Finish();
+        std::string resp =
+            MakeResponse(m, p.status, "", NewTag())
+                .Add("Warning", "399 portline \"" + WarningText(p.where + ": " + p.what) + "\"")
+                .AddIf("Server", opts.user_agent)
+                .Finish();
         SetResponseRoute(m, route);
         (void)SendOn(route, resp);
       } else if (m.Method() != "ACK" && route.transport != Transport::kUdp) {
@@ -555,9 +547,14 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     if (invite) {
       tx.trying = MakeResponse(m, 100, "", "").Finish();
     }
-    auto [code, extra] = Answer(m);
+    const UasAnswer answer = DecideAnswer(m, UasContext{.draining = draining,
+                                                        .verifier = verifier.get(),
+                                                        .algorithm = opts.auth.algorithm,
+                                                        .password_for = &opts.auth.password_for,
+                                                        .now = std::chrono::system_clock::now()});
+    const int code = answer.code;
     Writer w = MakeResponse(m, code, "", to_tag);
-    for (const auto& [name, value] : extra) {
+    for (const auto& [name, value] : answer.headers) {
       w.Add(name, value);
     }
     w.AddIf("Server", opts.user_agent);
@@ -579,59 +576,6 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
     } else if (via && !via->params.Has("rport") && !via->port) {
       route.udp_to.port(5060);
     }
-  }
-
-  // The UA core's answer to a new request: code and extra headers.
-  std::pair<int, std::vector<std::pair<std::string, std::string>>> Answer(const Message& m) {
-    static constexpr std::string_view kAllow = "OPTIONS";
-    std::vector<std::pair<std::string, std::string>> extra;
-    if (verifier && m.Method() != "CANCEL") {
-      const std::string_view authz = m.Get(HeaderId::kAuthorization);
-      const auto now = std::chrono::system_clock::now();
-      DigestVerifier::Verdict verdict = DigestVerifier::Verdict::kMalformed;
-      if (!authz.empty()) {
-        const std::string user = DigestVerifier::Username(authz);
-        const std::optional<std::string> password = opts.auth.password_for(user);
-        verdict = password ? verifier->Verify(authz, m.Method(), *password, now)
-                           : DigestVerifier::Verdict::kBadCredentials;
-      }
-      if (verdict != DigestVerifier::Verdict::kOk) {
-        extra.emplace_back("WWW-Authenticate",
-                           verifier->Challenge(opts.auth.algorithm, now,
-                                               verdict == DigestVerifier::Verdict::kStaleNonce));
-        return {401, extra};
-      }
-    }
-    if (const std::string_view require = m.Get(HeaderId::kRequire); !require.empty()) {
-      extra.emplace_back("Unsupported", std::string(require));
-      return {420, extra};
-    }
-    if (m.Method() == "OPTIONS") {
-      extra.emplace_back("Allow", std::string(kAllow));
-      extra.emplace_back("Accept", "application/sdp");
-      extra.emplace_back("Accept-Encoding", "identity");
-      extra.emplace_back("Accept-Language", "en");
-      extra.emplace_back("Supported", "");
-      if (draining) {
-        extra.emplace_back("Retry-After", "30");
-        return {503, extra};
-      }
-      return {200, extra};
-    }
-    if (m.Method() == "CANCEL") {
-      return {481, extra};  // no INVITE transaction of ours to cancel
-    }
-    static constexpr std::string_view kKnown[] = {"INVITE", "BYE",     "REGISTER",  "INFO",
-                                                  "UPDATE", "PRACK",   "SUBSCRIBE", "NOTIFY",
-                                                  "REFER",  "MESSAGE", "PUBLISH"};
-    for (std::string_view k : kKnown) {
-      if (m.Method() == k) {
-        extra.emplace_back("Allow", std::string(kAllow));
-        return {405, extra};
-      }
-    }
-    extra.emplace_back("Allow", std::string(kAllow));
-    return {501, extra};
   }
 
   // ---- client requests -----------------------------------------------------------------------
