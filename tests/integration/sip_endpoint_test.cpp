@@ -317,7 +317,7 @@ TEST_F(SipEndpointTest, TlsVerificationModesAndDiagnostics) {
        "--user=root", "--host-record=sip.example.test,127.0.0.1",
        "--host-record=wrong.example.test,127.0.0.1"},
       dir_->path(), "dnsmasq-tls");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(testing::WaitForListener(true, dns_port)) << dns.Output();
 
   Endpoint full(io_, ClientOptions(dns_port));
   ASSERT_TRUE(full.Start());
@@ -387,7 +387,7 @@ TEST_F(SipEndpointTest, ServerLocationWithNaptrSrvAndFailover) {
        "--srv-host=_sip._udp.silent.example.test,sip.example.test," + closed + ",10,10",
        "--srv-host=_sip._udp.silent.example.test,sip.example.test," + udp + ",20,10"},
       dir_->path(), "dnsmasq-locate");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(testing::WaitForListener(true, dns_port)) << dns.Output();
   Endpoint client(io_, ClientOptions(dns_port));
   ASSERT_TRUE(client.Start());
 

@@ -88,7 +88,8 @@ class SipInteropTest : public ::testing::Test {
            "enable_tls=yes\n"
         << "listen=udp:127.0.0.1:" << p << "\nlisten=tcp:127.0.0.1:" << p
         << "\nlisten=tls:127.0.0.1:" << tls_port << "\nlisten=tls:127.0.0.1:" << mtls_port << "\n"
-        << "mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n"
+        << "mpath=\"" << testing::KamailioModuleDir()
+        << "\"\n"
            "loadmodule \"tls.so\"\nloadmodule \"sl.so\"\nloadmodule \"tm.so\"\n"
            "loadmodule \"pv.so\"\nloadmodule \"siputils.so\"\nloadmodule \"textops.so\"\n"
         << "modparam(\"tls\", \"config\", \"" << Path("tls.cfg") << "\")\n"
@@ -122,7 +123,7 @@ TEST_F(SipInteropTest, SippAsUasAnswersOurOptions) {
         {sipp_, "-sf", Data("uas_options.xml"), "-i", "127.0.0.1", "-p", std::to_string(port), "-t",
          mode, "-m", "1", "-nostdin", "-mi", "127.0.0.1", "-mp", "20000"},
         dir_.path(), "sipp-uas-" + mode);
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(testing::WaitForListener(mode == "u1", port)) << sipp.Output();
     OptionsRequest req;
     req.uri = "sip:127.0.0.1:" + std::to_string(port);
     req.transport = mode == "u1" ? Transport::kUdp : Transport::kTcp;

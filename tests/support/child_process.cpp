@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -126,6 +127,42 @@ int ConnectTcpFrom(const std::string& source, std::uint16_t port, int receive_bu
     return -1;
   }
   return s;
+}
+
+bool WaitForListener(bool udp, std::uint16_t port, std::chrono::milliseconds timeout) {
+  // Lines read "sl local_address rem_address st …", addresses as HEXIP:HEXPORT; 127.0.0.1 is
+  // 0100007F, a wildcard 00000000; state 0A is LISTEN (TCP), 07 a bound UDP socket.
+  char want[16];
+  std::snprintf(want, sizeof(want), ":%04X", port);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    std::ifstream in(udp ? "/proc/net/udp" : "/proc/net/tcp");
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      fields >> sl >> local >> remote >> state;
+      const bool ours =
+          local == std::string("0100007F") + want || local == std::string("00000000") + want;
+      if (ours && state == (udp ? "07" : "0A")) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+std::string KamailioModuleDir() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/usr/lib", ec)) {
+    const auto dir = entry.path() / "kamailio" / "modules";
+    if (std::filesystem::exists(dir / "sl.so", ec)) {
+      return dir.string() + "/";
+    }
+  }
+  return std::filesystem::exists("/usr/lib/kamailio/modules/sl.so", ec)
+             ? "/usr/lib/kamailio/modules/"
+             : "";
 }
 
 std::string FindProgram(const std::string& name) {

@@ -44,6 +44,16 @@ class ChildProcess {
 [[nodiscard]] int ConnectTcpFrom(const std::string& source, std::uint16_t port,
                                  int receive_buffer = 0);
 
+/// Waits (up to `timeout`) until something listens on 127.0.0.1:`port` — a bound UDP socket, or
+/// a TCP socket in LISTEN — as the kernel reports it in /proc/net/{udp,tcp}. The readiness
+/// check for peers started as child processes (dnsmasq, SIPp), instead of a fixed sleep.
+[[nodiscard]] bool WaitForListener(bool udp, std::uint16_t port,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// Kamailio's module directory as its package installed it (/usr/lib/<triplet>/kamailio/modules),
+/// or "" when not found.
+[[nodiscard]] std::string KamailioModuleDir();
+
 /// Full path of a program on PATH or in /usr/sbin, or "" when absent.
 [[nodiscard]] std::string FindProgram(const std::string& name);
 
