@@ -22,6 +22,37 @@ function(portline_module name)
   target_link_libraries(portline_${name}
     PUBLIC ${ARG_PUBLIC_LIBS} portline_sanitizers
     PRIVATE ${ARG_PRIVATE_LIBS} portline_warnings)
+  portline_record_layer(${name} "${ARG_SOURCES}" "${ARG_PUBLIC_LIBS}" "${ARG_PRIVATE_LIBS}")
+endfunction()
+
+# portline_record_layer(NAME SOURCES PUBLIC PRIVATE): remembers a module's folder, sources and
+# links for scripts/check_layers.py, which the build runs on every change (target `layering`):
+# a module may include only itself and what it links, its headers only what it links PUBLIC.
+function(portline_record_layer name sources public private)
+  string(REPLACE ";" "," sources "${sources}")
+  string(REPLACE ";" "," public "${public}")
+  string(REPLACE ";" "," private "${private}")
+  set_property(GLOBAL APPEND PROPERTY PORTLINE_LAYERS
+    "${name}|${CMAKE_CURRENT_SOURCE_DIR}|${sources}|${public}|${private}")
+endfunction()
+
+# portline_check_layers(): writes the recorded modules to layers.txt and adds the `layering`
+# target (part of ALL), so a wrong include fails the build, not a review.
+function(portline_check_layers)
+  get_property(layers GLOBAL PROPERTY PORTLINE_LAYERS)
+  list(JOIN layers "\n" text)
+  file(WRITE ${CMAKE_BINARY_DIR}/layers.txt "${text}\n")
+  file(GLOB_RECURSE checked CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/*.hpp)
+  set(stamp ${CMAKE_BINARY_DIR}/layering.stamp)
+  add_custom_command(OUTPUT ${stamp}
+    COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/check_layers.py
+            ${CMAKE_BINARY_DIR}/layers.txt ${PROJECT_SOURCE_DIR}/src
+    COMMAND ${CMAKE_COMMAND} -E touch ${stamp}
+    DEPENDS ${checked} ${CMAKE_BINARY_DIR}/layers.txt ${PROJECT_SOURCE_DIR}/scripts/check_layers.py
+    COMMENT "Checking module layering"
+    VERBATIM)
+  add_custom_target(layering ALL DEPENDS ${stamp})
 endfunction()
 
 # portline_add_test(NAME SOURCES ... LIBS ... LABEL unit|integration|pg|e2e)
