@@ -12,6 +12,10 @@ if(PORTLINE_SANITIZE)
     -fsanitize=${_portline_san} -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(portline_sanitizers INTERFACE -fsanitize=${_portline_san})
 endif()
+if(PORTLINE_FUZZ)
+  # Coverage for the fuzzer in every module a target links; the target adds the fuzzer's main.
+  target_compile_options(portline_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 
 # portline_module(NAME SOURCES ... [LIBS ...]): one static library per module, alias portline::NAME.
 function(portline_module name)

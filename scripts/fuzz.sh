@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (preset `fuzz`) and runs each one.
-#   scripts/fuzz.sh --smoke SECONDS   each target for SECONDS (make test uses 20)
+#   scripts/fuzz.sh --smoke SECONDS   each target for SECONDS (make test uses 15)
 # The checked-in corpus seeds each run; new inputs go to a scratch copy, not the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,8 @@ if [ "${1:-}" = "--smoke" ]; then
 fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
-for target in http_request_fuzz destination_fuzz sip_message_fuzz sip_uri_fuzz sdp_fuzz upload_fuzz; do
+for target in http_request_fuzz destination_fuzz sip_message_fuzz sip_uri_fuzz sdp_fuzz upload_fuzz \
+  webhook_response_fuzz smtp_reply_fuzz lnp_csv_fuzz; do
   scratch=$(mktemp -d /tmp/portline-fuzz-XXXXXX)
   cp -r "tests/fuzz/corpus/${target%_fuzz}/." "$scratch/"
   echo "fuzz: $target for ${seconds}s"

@@ -16,5 +16,5 @@ echo "test: PostgreSQL at $PORTLINE_TEST_PG_DSN"
 
 ctest --preset ci
 
-scripts/fuzz.sh --smoke "${PORTLINE_FUZZ_SECONDS:-20}"
+scripts/fuzz.sh --smoke "${PORTLINE_FUZZ_SECONDS:-15}"
 echo "test: all suites passed in $(( $(date +%s) - start )) s"

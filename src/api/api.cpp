@@ -262,7 +262,7 @@ Response Api::RunHandler(const Route& route, Request& req) {
 }
 
 Response Api::RunIdempotent(const Route& route, Request& req, std::string_view key) {
-  if (!IdempotencyStore::IsValidKey(key)) {
+  if (!IsValidIdempotencyKey(key)) {
     Response r = ErrorResponse(
         FailCode(Errc::kInvalidArgument, "INVALID_IDEMPOTENCY_KEY",
                  "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")

@@ -24,11 +24,6 @@ Result<void> AddUsage(store::Connection& c, std::string_view org_id, std::int64_
 
 }  // namespace
 
-bool IdempotencyStore::IsValidKey(std::string_view key) {
-  return !key.empty() && key.size() <= 255 &&
-         std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7E; });
-}
-
 Result<std::optional<IdempotencyStore::Stored>> IdempotencyStore::Run(
     std::string_view org_id, std::string_view key, std::string_view request_hash,
     const std::function<std::optional<Stored>()>& run) {

@@ -58,9 +58,6 @@ class IdempotencyStore {
   /// Deletes records older than the TTL; returns how many.
   [[nodiscard]] Result<std::int64_t> Purge();
 
-  /// A valid key is 1–255 printable ASCII characters.
-  [[nodiscard]] static bool IsValidKey(std::string_view key);
-
  private:
   store::Database& db_;
   const Clock& clock_;

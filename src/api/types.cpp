@@ -112,4 +112,9 @@ Result<void> ParseTarget(std::string_view target, Request& req) {
   return {};
 }
 
+bool IsValidIdempotencyKey(std::string_view key) {
+  return !key.empty() && key.size() <= 255 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7E; });
+}
+
 }  // namespace portline::api

@@ -64,4 +64,7 @@ struct Response {
 /// target is not a valid origin-form or contains invalid percent-encoding/UTF-8.
 [[nodiscard]] Result<void> ParseTarget(std::string_view target, Request& req);
 
+/// A valid Idempotency-Key is 1–255 printable ASCII characters.
+[[nodiscard]] bool IsValidIdempotencyKey(std::string_view key);
+
 }  // namespace portline::api

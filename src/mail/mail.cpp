@@ -19,6 +19,7 @@
 
 #include "core/crypto.hpp"
 #include "core/json_util.hpp"
+#include "mail/smtp_reply.hpp"
 #include "net/resolve.hpp"
 
 namespace portline::mail {
@@ -176,28 +177,24 @@ class SmtpSession {
   }
 
   // Reads one (possibly multi-line) reply; returns the code and the text of every line.
-  Result<std::pair<int, std::string>> Reply() {
-    std::string text;
+  Result<SmtpReply> Reply() {
+    SmtpReplyReader reader;
     while (true) {
       PORTLINE_ASSIGN_OR_RETURN(std::string line, ReadLine());
-      if (line.size() < 3) {
-        return Fail(Errc::kUnavailable, "SMTP: malformed reply '" + line + "'");
-      }
-      text += line + "\n";
-      if (line.size() == 3 || line[3] == ' ') {
-        return std::make_pair(std::atoi(line.substr(0, 3).c_str()), text);
+      PORTLINE_ASSIGN_OR_RETURN(auto reply, reader.Add(line));
+      if (reply) {
+        return std::move(*reply);
       }
     }
   }
 
-  Result<std::pair<int, std::string>> Command(const std::string& line, int expect,
-                                              std::string_view shown = {}) {
+  Result<SmtpReply> Command(const std::string& line, int expect, std::string_view shown = {}) {
     PORTLINE_RETURN_IF_ERROR(Write(line + "\r\n"));
     PORTLINE_ASSIGN_OR_RETURN(auto reply, Reply());
-    if (reply.first != expect) {
+    if (reply.code != expect) {
       const std::string what(shown.empty() ? std::string_view(line).substr(0, 20) : shown);
-      return Fail(reply.first >= 500 ? Errc::kUnprocessable : Errc::kUnavailable,
-                  "SMTP: " + what + " answered " + OneLine(reply.second));
+      return Fail(reply.code >= 500 ? Errc::kUnprocessable : Errc::kUnavailable,
+                  "SMTP: " + what + " answered " + OneLine(reply.text));
     }
     return reply;
   }
@@ -295,11 +292,11 @@ class SmtpSender final : public Sender {
     SmtpSession s(o_);
     PORTLINE_RETURN_IF_ERROR(s.Connect());
     PORTLINE_ASSIGN_OR_RETURN(auto greeting, s.Reply());
-    if (greeting.first != 220) {
-      return Fail(Errc::kUnavailable, "SMTP: greeting " + OneLine(greeting.second));
+    if (greeting.code != 220) {
+      return Fail(Errc::kUnavailable, "SMTP: greeting " + OneLine(greeting.text));
     }
     PORTLINE_ASSIGN_OR_RETURN(auto ehlo, s.Command("EHLO " + o_.helo, 250));
-    const bool offers_tls = ehlo.second.find("STARTTLS") != std::string::npos;
+    const bool offers_tls = ehlo.text.find("STARTTLS") != std::string::npos;
     if (o_.starttls) {
       if (!offers_tls) {
         return Fail(Errc::kUnavailable, "SMTP: the server does not offer STARTTLS");

@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/net_guard.hpp"
+#include "webhooks/response.hpp"
 
 using SSL_CTX = struct ssl_ctx_st;
 
@@ -32,16 +33,6 @@ struct HttpClientOptions {
   std::chrono::seconds idle_timeout{30};
   std::size_t max_idle_per_origin = 64;
 };
-
-/// What the client needs of a response head: the status and how the body is delimited.
-struct ResponseHead {
-  int status = 0;
-  std::int64_t content_length = -1;  // -1 = not given
-  bool chunked = false;
-  bool close = false;  // Connection: close, or HTTP/1.0 without keep-alive
-};
-/// Parses a status line and headers (up to, not including, the blank line).
-[[nodiscard]] Result<ResponseHead> ParseResponseHead(std::string_view head);
 
 class HttpClient {
  public:

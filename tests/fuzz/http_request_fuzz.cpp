@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "api/idempotency.hpp"
 #include "api/json.hpp"
 #include "api/types.hpp"
 
@@ -51,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)portline::api::ParseJsonObjectBody(req);
   (void)portline::api::ParsePageParams(req, "key");
   if (auto key = req.HeaderValue("idempotency-key")) {
-    (void)portline::api::IdempotencyStore::IsValidKey(*key);
+    (void)portline::api::IsValidIdempotencyKey(*key);
   }
   return 0;
 }
