@@ -1,5 +1,7 @@
 #include "core/error.hpp"
 
+#include <cstring>
+
 namespace portline {
 
 std::string_view DefaultApiCode(Errc code) noexcept {
@@ -32,6 +34,12 @@ std::string_view DefaultApiCode(Errc code) noexcept {
       return "INTERNAL";
   }
   return "INTERNAL";
+}
+
+std::string ErrnoText(int err) {
+  char buf[256];
+  // The GNU strerror_r returns the text, in `buf` or in a static string.
+  return ::strerror_r(err, buf, sizeof(buf));
 }
 
 }  // namespace portline

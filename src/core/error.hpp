@@ -50,6 +50,9 @@ struct Error {
 template <typename T>
 using Result = tl::expected<T, Error>;
 
+/// What errno value `err` means, safe on any thread (std::strerror is not).
+[[nodiscard]] std::string ErrnoText(int err);
+
 [[nodiscard]] inline tl::unexpected<Error> Fail(Errc code, std::string message,
                                                 std::string detail = {}) {
   return tl::unexpected<Error>(Error{code, std::move(message), std::move(detail), {}, {}});
@@ -70,6 +73,7 @@ using Result = tl::expected<T, Error>;
 
 }  // namespace portline
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and `tmp` a name.
 #define PORTLINE_CONCAT_INNER(a, b) a##b
 #define PORTLINE_CONCAT(a, b) PORTLINE_CONCAT_INNER(a, b)
 #define PORTLINE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -89,3 +93,4 @@ using Result = tl::expected<T, Error>;
       return tl::unexpected(std::move(portline_status_).error()); \
     }                                                             \
   } while (false)
+// NOLINTEND(bugprone-macro-parentheses)

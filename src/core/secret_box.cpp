@@ -65,7 +65,7 @@ Result<SecretBox> SecretBox::Load(const std::string& key_hex, const std::string&
     if (errno == EEXIST) {
       return Load(key_hex, data_dir);
     }
-    return Fail(Errc::kUnavailable, "cannot create " + path + ": " + std::strerror(errno));
+    return Fail(Errc::kUnavailable, "cannot create " + path + ": " + ErrnoText(errno));
   }
   const std::string line = hex + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&

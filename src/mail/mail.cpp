@@ -171,7 +171,7 @@ class SmtpSession {
     const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to.addr), to.length);
     if (rc != 0) {
       return Fail(Errc::kUnavailable,
-                  "SMTP: connect to " + o_.host + ":" + port + ": " + std::strerror(errno));
+                  "SMTP: connect to " + o_.host + ":" + port + ": " + ErrnoText(errno));
     }
     return {};
   }

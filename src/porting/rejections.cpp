@@ -33,7 +33,7 @@ const std::vector<RejectionInfo>& RejectionTable() {
   constexpr std::string_view kSpecialHint =
       "The line has a feature the carrier must remove before it can port (hunt group, Centrex, "
       "ISDN, DSL, distinctive ring, remote call forwarding...). Ask the carrier to remove it.";
-  static const std::vector<RejectionInfo> table = {
+  static const std::vector<RejectionInfo> kTable = {
       {"E17A", "account_number_mismatch", kAccount, kAccountHint, true},
       {"E17B", "account_number_mismatch", kAccount, kAccountHint, true},
       {"8A", "account_number_mismatch", kAccount, kAccountHint, true},
@@ -125,7 +125,7 @@ const std::vector<RejectionInfo>& RejectionTable() {
        "customer service record (CSR) and copy its details.",
        true},
   };
-  return table;
+  return kTable;
 }
 
 const RejectionInfo& ClassifyRejection(std::string_view raw_code) {

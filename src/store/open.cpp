@@ -54,7 +54,7 @@ Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {
   std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   const std::string path = (std::filesystem::path(options.data_dir) / "portline.db").string();
-  auto writer = std::make_shared<std::timed_mutex>();
+  auto writer = std::make_shared<WriterLock>();
   for (int i = 0; i < size; ++i) {
     PORTLINE_ASSIGN_OR_RETURN(auto c, OpenSqlite(path, options.sqlite_synchronous_full, writer));
     conns.push_back(std::move(c));

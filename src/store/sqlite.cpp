@@ -25,13 +25,13 @@ std::string TranslatePlaceholders(std::string_view sql) {
 
 class SqliteConnection final : public Connection {
  public:
-  SqliteConnection(sqlite3* db, std::shared_ptr<std::timed_mutex> writer)
+  SqliteConnection(sqlite3* db, std::shared_ptr<WriterLock> writer)
       : db_(db), writer_(std::move(writer)) {}
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
   ~SqliteConnection() override {
     if (writing_) {
-      writer_->unlock();
+      writer_->Unlock();
     }
     for (auto& [sql, stmt] : statements_) {
       sqlite3_finalize(stmt);
@@ -68,7 +68,7 @@ class SqliteConnection final : public Connection {
   // The pool's writer lock is held from Begin to Commit or Rollback (same thread: a connection
   // is used by one thread at a time). Other processes still meet SQLite's own lock.
   Result<void> BeginTop() override {
-    if (!writer_->try_lock_for(std::chrono::seconds(5))) {
+    if (!writer_->TryLockFor(std::chrono::seconds(5))) {
       return Fail(Errc::kUnavailable, "database busy",
                   "sqlite: no write transaction could start within 5 s");
     }
@@ -97,7 +97,7 @@ class SqliteConnection final : public Connection {
   void Release() {
     if (writing_) {
       writing_ = false;
-      writer_->unlock();
+      writer_->Unlock();
     }
   }
 
@@ -192,7 +192,7 @@ class SqliteConnection final : public Connection {
   }
 
   sqlite3* db_;
-  std::shared_ptr<std::timed_mutex> writer_;
+  std::shared_ptr<WriterLock> writer_;
   bool writing_ = false;
   static constexpr std::size_t kMaxCachedStatements = 256;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
@@ -201,7 +201,7 @@ class SqliteConnection final : public Connection {
 }  // namespace
 
 Result<std::unique_ptr<Connection>> OpenSqlite(const std::string& path, bool synchronous_full,
-                                               std::shared_ptr<std::timed_mutex> writer) {
+                                               std::shared_ptr<WriterLock> writer) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -230,7 +230,7 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
       const int fd = ::socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.length) != 0 &&
           errno != EINPROGRESS) {
-        last_error = std::strerror(errno);
+        last_error = ErrnoText(errno);
         ::close(fd);
         continue;
       }
@@ -238,7 +238,7 @@ Result<HttpResult> HttpClient::Post(const std::string& url,
       socklen_t len = sizeof(err);
       if (!WaitFd(fd, POLLOUT, deadline) ||
           ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-        last_error = err != 0 ? std::strerror(err) : "connect timed out";
+        last_error = err != 0 ? ErrnoText(err) : "connect timed out";
         ::close(fd);
         continue;
       }

@@ -17,7 +17,7 @@
 #include "core/net_guard.hpp"
 #include "webhooks/response.hpp"
 
-using SSL_CTX = struct ssl_ctx_st;
+using SSL_CTX = struct ssl_ctx_st;  // NOLINT(readability-identifier-naming): OpenSSL's name
 
 namespace portline::webhooks {
 
