@@ -266,7 +266,7 @@ Decision Evaluate(const CarrierOrder& order, const numbering::Carrier& carrier,
 const std::vector<std::pair<SimAccount, std::string>>& SimulatedNetwork::SeededAccounts() {
   // Deterministic accounts every organization can port from (documented in docs/api.md). The
   // second member is the clear account number and PIN, "ACCOUNT/PIN", for the documentation.
-  static const std::vector<std::pair<SimAccount, std::string>> seeded = [] {
+  static const std::vector<std::pair<SimAccount, std::string>> kSeeded = [] {
     std::vector<std::pair<SimAccount, std::string>> out;
     auto add = [&out](std::string id, std::string type, std::string business, std::string first,
                       std::string last, std::string account, std::string pin, std::string street,
@@ -298,7 +298,7 @@ const std::vector<std::pair<SimAccount, std::string>>& SimulatedNetwork::SeededA
         "1 Ice Rd", "Chicago", "IL", "60601", {"+13125550120"}, true);
     return out;
   }();
-  return seeded;
+  return kSeeded;
 }
 
 Result<void> SimulatedNetwork::Seed() {
@@ -465,9 +465,7 @@ Result<Decision> SimulatedNetwork::Submit(const CarrierOrder& order, TimePoint n
     numbers.emplace_back(line.phone_number);
   }
   store::Params params{order.org_id};
-  std::string array;
-  const std::string match =
-      store::MatchAny(lease->backend(), "n.phone_number", params, numbers, array);
+  const std::string match = store::MatchAny(lease->backend(), "n.phone_number", params, numbers);
   PORTLINE_ASSIGN_OR_RETURN(
       auto rows, lease->Query("SELECT n.phone_number, a.data FROM sim_account_numbers n JOIN "
                               "sim_accounts a ON a.id = n.account_id WHERE (n.org_id = $1 OR "

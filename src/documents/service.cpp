@@ -295,12 +295,10 @@ Result<DocumentService::Content> DocumentService::Download(std::string_view org,
 Result<json::value> DocumentService::List(std::string_view org, std::string_view port_request_id) {
   PORTLINE_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
   std::string sql = "SELECT " + std::string(kColumns) + " FROM documents WHERE org_id = $1";
-  const std::string org_id(org);  // Params hold views: the strings must outlive the query
-  const std::string request_id(port_request_id);
-  store::Params params{org_id};
-  if (!request_id.empty()) {
+  store::Params params{org};
+  if (!port_request_id.empty()) {
     sql += " AND port_request_id = $2";
-    params.emplace_back(request_id);
+    params.emplace_back(port_request_id);
   }
   sql += " ORDER BY id DESC LIMIT 1000";
   PORTLINE_ASSIGN_OR_RETURN(auto rows, conn->Query(sql, params));

@@ -34,10 +34,9 @@ Result<std::map<std::string, Holder>> Holders(store::Connection& c, std::string_
   for (std::size_t i = 0; i < numbers.size(); i += kChunk) {
     const std::size_t end = std::min(numbers.size(), i + kChunk);
     store::Params params{realm};
-    std::string array;
     std::vector<std::string_view> chunk(numbers.begin() + static_cast<std::ptrdiff_t>(i),
                                         numbers.begin() + static_cast<std::ptrdiff_t>(end));
-    const std::string match = store::MatchAny(c.backend(), "phone_number", params, chunk, array);
+    const std::string match = store::MatchAny(c.backend(), "phone_number", params, chunk);
     PORTLINE_ASSIGN_OR_RETURN(
         auto rows, c.Query("SELECT phone_number, org_id, status, source FROM number_holdings "
                            "WHERE realm = $1 AND " +
@@ -104,9 +103,7 @@ Result<void> ReleaseEndedPorts(store::Connection& c,
     return {};
   }
   store::Params params;
-  std::string array;
-  const std::string match =
-      store::MatchAny(c.backend(), "h.request_id", params, request_ids, array);
+  const std::string match = store::MatchAny(c.backend(), "h.request_id", params, request_ids);
   const std::string ended =
       "h.status = 'porting' AND " + match +
       " AND NOT EXISTS (SELECT 1 FROM port_numbers n WHERE n.request_id = h.request_id AND "

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/clock.hpp"
+
 namespace portline::numbering {
 namespace {
 using std::chrono::days;
@@ -17,7 +19,7 @@ sys_days NthSunday(std::chrono::year y, std::chrono::month m, unsigned n) {
 }  // namespace
 
 const std::vector<TimeZone>& TimeZones() {
-  static const std::vector<TimeZone> zones = {
+  static const std::vector<TimeZone> kZones = {
       {"UTC", 0, false},
       {"America/New_York", -300, true},
       {"America/Detroit", -300, true},
@@ -36,7 +38,7 @@ const std::vector<TimeZone>& TimeZones() {
       {"America/St_Johns", -210, true},
       {"America/Puerto_Rico", -240, false},
   };
-  return zones;
+  return kZones;
 }
 
 const TimeZone* FindTimeZone(std::string_view name) {
@@ -130,6 +132,21 @@ std::optional<Date> ParseDate(std::string_view s) {
     return std::nullopt;
   }
   return date;
+}
+
+Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t) {
+  const auto* z = FindTimeZone(zone);
+  return UtcToLocal(z != nullptr ? *z : *FindTimeZone("UTC"), t).date;
+}
+
+std::int64_t InstantOf(std::string_view date, std::string_view hhmm, std::string_view zone) {
+  const auto d = ParseDate(date);
+  const auto m = ParseClockTime(hhmm);
+  const auto* z = FindTimeZone(zone);
+  if (!d || !m || z == nullptr) {
+    return 0;
+  }
+  return ToUnixMillis(LocalToUtc(*z, *d, *m));
 }
 
 }  // namespace portline::numbering

@@ -41,4 +41,11 @@ struct LocalTime {
 /// "YYYY-MM-DD" (also accepts a full RFC 3339 timestamp and keeps its date) → date.
 [[nodiscard]] std::optional<Date> ParseDate(std::string_view text);
 
+/// Today's date in the zone (an IANA name; UTC when unknown), at the instant.
+[[nodiscard]] Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t);
+
+/// The UTC instant (Unix ms) of `date` (YYYY-MM-DD) at `hhmm` in `zone`; 0 when any is invalid.
+[[nodiscard]] std::int64_t InstantOf(std::string_view date, std::string_view hhmm,
+                                     std::string_view zone);
+
 }  // namespace portline::numbering

@@ -70,11 +70,10 @@ Result<PortingService::Batch> PortingService::Batch::Load(
     return b;
   }
   store::Params ids;
-  std::string array;
   const std::vector<std::string_view> wanted(unique.begin(), unique.end());
   auto match = [&](std::string_view column) {
     ids.clear();
-    return store::MatchAny(c.backend(), column, ids, wanted, array);
+    return store::MatchAny(c.backend(), column, ids, wanted);
   };
   // One statement reads and locks the requests, in id order on every node, so batches that
   // share requests wait for each other instead of deadlocking.
@@ -260,8 +259,7 @@ Result<void> PortingService::FlushBatch(store::Connection& c, Batch& b) {
   if (!ended.empty()) {
     // A request that ended keeps only its post-port step; its other steps are void.
     store::Params ids;
-    std::string array;
-    const std::string match = store::MatchAny(c.backend(), "request_id", ids, ended, array);
+    const std::string match = store::MatchAny(c.backend(), "request_id", ids, ended);
     PORTLINE_RETURN_IF_ERROR(
         c.Execute("DELETE FROM port_jobs WHERE kind <> 'post_port' AND " + match, ids)
             .map([](std::int64_t) {}));

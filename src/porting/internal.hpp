@@ -143,20 +143,17 @@ inline bool BoolOf(const Object& o, std::string_view k) {
   return v != nullptr && v->is_bool() && v->get_bool();
 }
 
-/// "$a, $b, …" placeholders for `n` values starting at parameter `first`.
-std::string Placeholders(std::size_t first, std::size_t n);
+using numbering::InstantOf;
+using numbering::LocalDate;
+using store::Placeholders;
+using store::QueryIn;
 
-/// Runs `head + "IN (…)" + tail` for `numbers` in chunks of 500, the IN list's placeholders
-/// numbered after `fixed` (the leading parameters), and returns every chunk's rows.
-Result<store::Rows> QueryNumbersIn(store::Connection& c, std::string_view head,
-                                   const store::Params& fixed,
-                                   const std::vector<std::string>& numbers,
-                                   std::string_view tail = {});
-
-/// Today's date in the zone, at the instant.
-numbering::Date LocalDate(std::string_view zone, std::chrono::system_clock::time_point t);
-
-/// The UTC instant (ms) of `date` at `hhmm` in `zone`.
-std::int64_t InstantOf(std::string_view date, std::string_view hhmm, std::string_view zone);
+/// Another organization's request is not found either (tenants are isolated).
+[[nodiscard]] tl::unexpected<Error> RequestNotFound(std::string_view id);
+/// kNotFound unless the organization has this request.
+[[nodiscard]] Result<void> RequireRequest(store::Connection& c, std::string_view org,
+                                          std::string_view id);
+/// The carrier as the API shows it (null when unknown).
+[[nodiscard]] json::value CarrierJson(const numbering::Carrier* c);
 
 }  // namespace portline::porting

@@ -160,21 +160,21 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
     errors.Add("losing_carrier_information", "REQUIRED", "losing_carrier_information is required");
   }
   if (lci != nullptr) {
-    constexpr std::string_view p = "losing_carrier_information";
+    constexpr std::string_view kLci = "losing_carrier_information";
     errors.RejectUnknown(
         *lci,
         {"customer_type", "business_name", "first_name", "last_name", "account_number",
          "authorized_representative_email", "notification_emails", "address", "authorizing_date"},
-        p);
+        kLci);
     auto need = [&](std::string_view key, std::size_t max) {
-      return s.draft ? errors.OptString(*lci, key, max, p) : errors.String(*lci, key, max, p);
+      return s.draft ? errors.OptString(*lci, key, max, kLci) : errors.String(*lci, key, max, kLci);
     };
     customer_type = need("customer_type", 20).value_or("");
     if (!customer_type.empty() && customer_type != "business" && customer_type != "personal") {
       errors.Add("losing_carrier_information.customer_type", "INVALID_VALUE",
                  "losing_carrier_information.customer_type must be business or personal");
     }
-    const auto business = errors.OptString(*lci, "business_name", 200, p);
+    const auto business = errors.OptString(*lci, "business_name", 200, kLci);
     if (customer_type == "business" && !s.draft && (!business || business->empty())) {
       errors.Add("losing_carrier_information.business_name", "REQUIRED",
                  "losing_carrier_information.business_name is required when customer_type is "
@@ -186,7 +186,7 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
     }
     const auto first = need("first_name", 100);
     const auto last = need("last_name", 100);
-    s.account_number = errors.OptString(*lci, "account_number", 50, p).value_or("");
+    s.account_number = errors.OptString(*lci, "account_number", 50, kLci).value_or("");
     const auto email = need("authorized_representative_email", 254);
     if (email && !IsEmail(*email)) {
       errors.Add("losing_carrier_information.authorized_representative_email", "INVALID_EMAIL",
@@ -216,23 +216,24 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
       notify = d->get_array();
     }
     Object address_out;
-    const auto* addr = errors.OptObject(*lci, "address", p);
+    const auto* addr = errors.OptObject(*lci, "address", kLci);
     if (addr == nullptr && !lci->contains("address") && !s.draft) {
       errors.Add("losing_carrier_information.address", "REQUIRED",
                  "losing_carrier_information.address (the service address) is required");
     }
     if (addr != nullptr) {
-      constexpr std::string_view ap = "losing_carrier_information.address";
-      errors.RejectUnknown(*addr, {"street", "street2", "city", "state", "zip", "country"}, ap);
+      constexpr std::string_view kAddr = "losing_carrier_information.address";
+      errors.RejectUnknown(*addr, {"street", "street2", "city", "state", "zip", "country"}, kAddr);
       auto need_a = [&](std::string_view key, std::size_t max) {
-        return s.draft ? errors.OptString(*addr, key, max, ap) : errors.String(*addr, key, max, ap);
+        return s.draft ? errors.OptString(*addr, key, max, kAddr)
+                       : errors.String(*addr, key, max, kAddr);
       };
       const auto street = need_a("street", 200);
-      const auto street2 = errors.OptString(*addr, "street2", 200, ap);
+      const auto street2 = errors.OptString(*addr, "street2", 200, kAddr);
       const auto city = need_a("city", 100);
       const auto state = need_a("state", 2);
       const auto zip = need_a("zip", 10);
-      country = errors.OptString(*addr, "country", 2, ap).value_or("US");
+      country = errors.OptString(*addr, "country", 2, kAddr).value_or("US");
       if (country != "US" && country != "CA") {
         errors.Add("losing_carrier_information.address.country", "UNSUPPORTED_COUNTRY",
                    "losing_carrier_information.address.country must be US or CA");
@@ -256,7 +257,7 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
                            {"zip", zip.value_or("")},       {"country", country}};
     }
     std::string authorizing;
-    if (auto ad = errors.OptString(*lci, "authorizing_date", 10, p)) {
+    if (auto ad = errors.OptString(*lci, "authorizing_date", 10, kLci)) {
       const auto d = numbering::ParseDate(*ad);
       const auto today = LocalDate("America/New_York", t.now);
       if (!d || ad->size() != 10) {
@@ -440,11 +441,11 @@ Result<PortingService::Submission> PortingService::ParseSubmission(
 
   // Numbers in another active request of this organization: a conflict naming it.
   PORTLINE_ASSIGN_OR_RETURN(
-      auto clash, QueryNumbersIn(c,
-                                 "SELECT n.phone_number, r.id, r.status FROM port_numbers n JOIN "
-                                 "port_requests r ON r.id = n.request_id WHERE n.org_id = $1 AND "
-                                 "n.active = 1 AND n.request_id <> $2 AND n.phone_number",
-                                 {org, self_id}, e164s, " ORDER BY n.phone_number LIMIT 20"));
+      auto clash, QueryIn(c,
+                          "SELECT n.phone_number, r.id, r.status FROM port_numbers n JOIN "
+                          "port_requests r ON r.id = n.request_id WHERE n.org_id = $1 AND "
+                          "n.active = 1 AND n.request_id <> $2 AND n.phone_number",
+                          {org, self_id}, e164s, " ORDER BY n.phone_number LIMIT 20"));
   if (clash.size() > 20) {
     clash.resize(20);  // enough to name; the rest add nothing
   }

@@ -585,8 +585,7 @@ Result<void> PortingService::ApplySteps(
     job_ids.emplace_back(job->id);
     request_ids.push_back(job->request_id);
   }
-  std::string array;
-  const std::string match = store::MatchAny(c.backend(), "id", claimed, job_ids, array);
+  const std::string match = store::MatchAny(c.backend(), "id", claimed, job_ids);
   PORTLINE_ASSIGN_OR_RETURN(
       auto deleted,
       c.Query("DELETE FROM port_jobs WHERE lease_owner = $1 AND " + match + " RETURNING id",
@@ -676,8 +675,7 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
     for (const auto& r : rows) {
       due_ids.emplace_back(r.Text(0));
     }
-    std::string array;
-    const std::string match = store::MatchAny(lease->backend(), "id", claim, due_ids, array);
+    const std::string match = store::MatchAny(lease->backend(), "id", claim, due_ids);
     PORTLINE_ASSIGN_OR_RETURN(
         auto claimed,
         lease->Query("UPDATE port_jobs SET lease_owner = $1, lease_until = $2, attempts = "
@@ -739,7 +737,10 @@ Result<int> PortingService::RunDue(const std::optional<std::string>& org, int ma
   // Failed steps are retried later with exponential backoff (1 s … 1 h), up to
   // kMaxStepAttempts; then the step is dead: out of the queue, kept with its error, and the
   // request says so (port.step_failed).
-  for (const auto& [job, error] : failed) {
+  for (const auto& failure : failed) {
+    // Named, not bound: a lambda below uses them (clang before 16 cannot capture a binding).
+    const auto& job = failure.first;
+    const auto& error = failure.second;
     if (job->attempts + 1 >= kMaxStepAttempts) {  // this run was that attempt
       log::Error("workflow step failed for good", {{"job", job->id},
                                                    {"kind", job->kind},

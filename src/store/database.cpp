@@ -77,6 +77,33 @@ Result<std::int64_t> ExecuteRows(Connection& c, std::string_view head, std::stri
   return changed;
 }
 
+std::string Placeholders(std::size_t first, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += (i == 0 ? "$" : ", $") + std::to_string(first + i);
+  }
+  return out;
+}
+
+Result<Rows> QueryIn(Connection& c, std::string_view head, const Params& fixed,
+                     const std::vector<std::string>& values, std::string_view tail) {
+  Rows out;
+  for (std::size_t i = 0; i < values.size(); i += 500) {
+    const std::size_t end = std::min(values.size(), i + 500);
+    Params params = fixed;
+    for (std::size_t k = i; k < end; ++k) {
+      params.emplace_back(values[k]);
+    }
+    PORTLINE_ASSIGN_OR_RETURN(
+        auto rows, c.Query(std::string(head) + " IN (" + Placeholders(fixed.size() + 1, end - i) +
+                               ")" + std::string(tail),
+                           params));
+    out.insert(out.end(), std::make_move_iterator(rows.begin()),
+               std::make_move_iterator(rows.end()));
+  }
+  return out;
+}
+
 std::string PaddedInList(Params& params, const std::vector<std::string_view>& values) {
   std::string out;
   if (values.empty()) {
@@ -91,12 +118,12 @@ std::string PaddedInList(Params& params, const std::vector<std::string_view>& va
 }
 
 std::string MatchAny(Backend backend, std::string_view column, Params& params,
-                     const std::vector<std::string_view>& values, std::string& storage) {
+                     const std::vector<std::string_view>& values) {
   if (backend == Backend::kSqlite) {
     return std::string(column) + " IN (" + PaddedInList(params, values) + ")";
   }
   // An array literal: every element quoted, with " and \ escaped.
-  storage = "{";
+  std::string storage = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
     storage += i == 0 ? "\"" : ",\"";
     for (const char ch : values[i]) {
@@ -108,7 +135,7 @@ std::string MatchAny(Backend backend, std::string_view column, Params& params,
     storage += '"';
   }
   storage += "}";
-  params.emplace_back(storage);
+  params.emplace_back(std::move(storage));
   return std::string(column) + " = ANY(CAST($" + std::to_string(params.size()) + " AS TEXT[]))";
 }
 

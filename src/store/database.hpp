@@ -16,18 +16,20 @@ namespace portline::store {
 
 enum class Backend : std::uint8_t { kSqlite, kPostgres };
 
-/// A bound statement parameter: NULL, a 64-bit integer or text. Text is borrowed: it must outlive
-/// the call it is passed to.
+/// A bound statement parameter: NULL, a 64-bit integer or text. The parameter owns its text, so
+/// a caller never keeps strings alive for it (short texts, such as numbers and ids, stay inside
+/// the string's own buffer; pass a std::string by move to hand over a long one).
 class Param {
  public:
   enum class Kind : std::uint8_t { kNull, kInt, kText };
   Param(std::nullptr_t) {}                               // NOLINT(google-explicit-constructor)
   Param(std::int64_t v) : kind_(Kind::kInt), int_(v) {}  // NOLINT(google-explicit-constructor)
   Param(int v) : kind_(Kind::kInt), int_(v) {}           // NOLINT(google-explicit-constructor)
-  Param(std::string_view v) : kind_(Kind::kText), text_(v) {}    // NOLINT
-  Param(const std::string& v) : kind_(Kind::kText), text_(v) {}  // NOLINT
-  Param(const char* v) : kind_(Kind::kText), text_(v) {}         // NOLINT
-  Param(const std::optional<std::string>& v) {                   // NOLINT
+  Param(std::string_view v) : kind_(Kind::kText), text_(v) {}          // NOLINT
+  Param(const std::string& v) : kind_(Kind::kText), text_(v) {}        // NOLINT
+  Param(std::string&& v) : kind_(Kind::kText), text_(std::move(v)) {}  // NOLINT
+  Param(const char* v) : kind_(Kind::kText), text_(v) {}               // NOLINT
+  Param(const std::optional<std::string>& v) {                         // NOLINT
     if (v) {
       kind_ = Kind::kText;
       text_ = *v;
@@ -47,7 +49,7 @@ class Param {
  private:
   Kind kind_ = Kind::kNull;
   std::int64_t int_ = 0;
-  std::string_view text_;
+  std::string text_;
 };
 
 using Params = std::vector<Param>;
@@ -231,12 +233,21 @@ auto WithTransaction(Connection& conn, F&& fn) -> decltype(fn(conn)) {
     const Params& values, bool pad_with_nulls = false);
 
 /// A condition "<column> matches one of `values`", its parameters appended to `params`: on
-/// PostgreSQL `= ANY(CAST($k AS TEXT[]))` with one array parameter (written into `storage`, which
-/// must outlive the statement), so the statement has one shape and its generic plan an index
-/// lookup whatever the list's length; on SQLite a padded IN list (PaddedInList).
+/// PostgreSQL `= ANY(CAST($k AS TEXT[]))` with one array parameter, so the statement has one
+/// shape and its generic plan an index lookup whatever the list's length; on SQLite a padded IN
+/// list (PaddedInList).
 [[nodiscard]] std::string MatchAny(Backend backend, std::string_view column, Params& params,
-                                   const std::vector<std::string_view>& values,
-                                   std::string& storage);
+                                   const std::vector<std::string_view>& values);
+
+/// "$a, $b, …" placeholders for `n` values starting at parameter `first`.
+[[nodiscard]] std::string Placeholders(std::size_t first, std::size_t n);
+
+/// Runs `head + " IN (…)" + tail` for `values` in chunks of 500 (within both backends' parameter
+/// limits), the IN list's placeholders numbered after `fixed` (the leading parameters), and
+/// returns every chunk's rows.
+[[nodiscard]] Result<Rows> QueryIn(Connection& c, std::string_view head, const Params& fixed,
+                                   const std::vector<std::string>& values,
+                                   std::string_view tail = {});
 
 /// The placeholders "$k, $k+1, …" of an IN list of `values`, appended to `params`. The last value
 /// is repeated up to a power of two (16 at least), for the same reason as ExecuteRows pads.

@@ -74,9 +74,8 @@ TEST_P(Contract, ManyRowStatementsAndAnyMatches) {
   ASSERT_TRUE(
       c.Execute("INSERT INTO m (id, n) VALUES ($1, 1), ($2, 2)", {R"(we"ird\id)", "plain,id"}));
   store::Params params{std::int64_t{0}};
-  std::string storage;
-  const std::string match = store::MatchAny(
-      c.backend(), "id", params, {R"(we"ird\id)", "plain,id", "id-1", "absent"}, storage);
+  const std::string match =
+      store::MatchAny(c.backend(), "id", params, {R"(we"ird\id)", "plain,id", "id-1", "absent"});
   auto found = c.Query("SELECT id, n FROM m WHERE n <> $1 AND " + match + " ORDER BY id", params);
   ASSERT_TRUE(found) << found.error().detail;
   ASSERT_EQ(found->size(), 3U);
@@ -87,6 +86,16 @@ TEST_P(Contract, ManyRowStatementsAndAnyMatches) {
   auto odd = c.Query("SELECT COUNT(*) FROM m WHERE note = 'odd'", {});
   ASSERT_TRUE(odd);
   EXPECT_EQ((*odd)[0].Int(0), 750);
+  // A parameter owns its text: the strings it was made from are gone before the statement
+  // runs (long enough to live on the heap, so a borrowed view would read freed memory).
+  store::Params owned;
+  owned.emplace_back(std::string(64, 'x'));
+  owned.emplace_back(std::string(80, 'y'));
+  ASSERT_TRUE(c.Execute("INSERT INTO m (id, n, note) VALUES ($1, -5000, $2)", owned));
+  auto kept = c.Query("SELECT id, note FROM m WHERE n = -5000", {});
+  ASSERT_TRUE(kept && kept->size() == 1U);
+  EXPECT_EQ((*kept)[0].Text(0), std::string(64, 'x'));
+  EXPECT_EQ((*kept)[0].Text(1), std::string(80, 'y'));
 }
 
 TEST_P(Contract, PipelinesAnswerInOrderAndStopAtTheFirstError) {
