@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (preset `fuzz`) and runs each one.
-#   scripts/fuzz.sh --smoke SECONDS   each target for SECONDS (make test uses 15)
+#   scripts/fuzz.sh --smoke SECONDS   each target for SECONDS (make test uses 10)
 # The checked-in corpus seeds each run; new inputs go to a scratch copy, not the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."

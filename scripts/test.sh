@@ -18,5 +18,5 @@ echo "test: PostgreSQL at $PORTLINE_TEST_PG_DSN"
 ctest --preset ci
 scripts/tsan.sh
 
-scripts/fuzz.sh --smoke "${PORTLINE_FUZZ_SECONDS:-15}"
+scripts/fuzz.sh --smoke "${PORTLINE_FUZZ_SECONDS:-10}"
 echo "test: all suites passed in $(( $(date +%s) - start )) s"

@@ -44,55 +44,6 @@
 namespace portline::app {
 namespace asio = boost::asio;
 
-Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg, int pool_size) {
-  store::StoreOptions opts;
-  opts.data_dir = cfg.data_dir;
-  opts.database_url = cfg.database_url;
-  opts.pool_size = pool_size;
-  opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
-  opts.statement_timeout = std::chrono::milliseconds(cfg.statement_timeout_ms);
-  PORTLINE_ASSIGN_OR_RETURN(auto db, store::OpenDatabase(opts));
-  PORTLINE_ASSIGN_OR_RETURN(auto applied, store::Migrate(*db));
-  for (int v : applied) {
-    log::Info("migration applied", {{"version", v}, {"storage", db->description()}});
-  }
-  return db;
-}
-
-numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg) {
-  numbering::CheckOptions opts;
-  opts.min_port_days = static_cast<int>(cfg.min_port_days);
-  opts.max_numbers = static_cast<std::size_t>(cfg.check_max_numbers);
-  std::stringstream coverage(cfg.coverage);
-  for (std::string code; std::getline(coverage, code, ',');) {
-    if (!code.empty()) {
-      opts.coverage.insert(code);
-    }
-  }
-  return opts;
-}
-
-porting::PortingOptions PortingOptionsFrom(const config::Config& cfg, const Clock& clock) {
-  porting::PortingOptions opts;
-  opts.max_numbers = static_cast<std::size_t>(cfg.request_max_numbers);
-  opts.min_port_days = static_cast<int>(cfg.min_port_days);
-  opts.node_id = NewId("node", clock.Now());
-  opts.lease = std::chrono::milliseconds(cfg.step_lease_ms);
-  opts.live_gateway = !cfg.gateway.empty();
-  if (!cfg.public_url.empty()) {
-    opts.public_url = cfg.public_url;
-  } else if (auto hp = config::SplitHostPort(cfg.listen)) {
-    // Without server.public_url, links name the configured listener (a CLI command, too, must
-    // print what the server serves); a wildcard address is reached on loopback.
-    const std::string host = hp->first == "0.0.0.0" || hp->first.empty() ? "127.0.0.1"
-                             : hp->first == "::"                         ? "[::1]"
-                             : hp->first.find(':') != std::string::npos  ? "[" + hp->first + "]"
-                                                                         : hp->first;
-    opts.public_url = "http://" + host + ":" + std::to_string(hp->second);
-  }
-  return opts;
-}
-
 namespace {
 // Runs `fn`; an exception it throws is logged and counted (metric background_exception{where})
 // instead of ending the process or silently killing a loop.
@@ -194,14 +145,6 @@ void SchedulePublishSip(asio::steady_timer& timer, sip::Endpoint& sip, api::Metr
   });
 }
 }  // namespace
-
-net::OutboundGuard OutboundGuardFrom(const config::Config& cfg) {
-  std::vector<std::string> allow;
-  for (std::string_view cidr : config::SplitList(cfg.outbound_allow)) {
-    allow.emplace_back(cidr);
-  }
-  return net::OutboundGuard::FromList(allow).value_or(net::OutboundGuard{});
-}
 
 sip::EndpointOptions SipOptionsFrom(const config::Config& cfg, bool listeners) {
   sip::EndpointOptions o;

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/net_guard.hpp"
 #include "core/secret_box.hpp"
 #include "documents/service.hpp"
 #include "mail/mail.hpp"
@@ -25,6 +26,20 @@
 #include "webhooks/service.hpp"
 
 namespace portline::app {
+
+/// Opens storage as configured (SQLite under data_dir, or PostgreSQL) and applies migrations.
+[[nodiscard]] Result<std::unique_ptr<store::Database>> OpenStorage(const config::Config& cfg,
+                                                                   int pool_size);
+
+/// Portability-check options from the configuration (porting.*; coverage is "CA,NY,ON").
+[[nodiscard]] numbering::CheckOptions CheckOptionsFrom(const config::Config& cfg);
+
+/// Port-request options from the configuration; `node_id` is unique per process (leases name it).
+[[nodiscard]] porting::PortingOptions PortingOptionsFrom(const config::Config& cfg,
+                                                         const Clock& clock);
+
+/// The SSRF guard of outbound connections to customer hosts (security.outbound_allow).
+[[nodiscard]] net::OutboundGuard OutboundGuardFrom(const config::Config& cfg);
 
 /// The carrier registry the LNP data's SPIDs refer to: porting.carriers_file, else carriers.csv
 /// beside porting.lnp_file when there is one, else the built-in simulated carriers.
