@@ -61,6 +61,18 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs, bool with_ln
   return 0;
 }
 
+std::optional<accounts::Organization> OpenOrg(const config::Flags& flags, const std::string& org,
+                                              Context& ctx, int& rc) {
+  if ((rc = Open(flags, ctx)) != 0) {
+    return std::nullopt;
+  }
+  auto found = ctx.accounts->FindOrg(org);
+  if (Failed(found, rc)) {
+    return std::nullopt;
+  }
+  return std::move(*found);
+}
+
 Result<boost::json::object> ReadBody(const std::string& json_text, const std::string& file) {
   std::string text = json_text;
   if (!file.empty()) {

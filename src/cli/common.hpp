@@ -105,6 +105,12 @@ struct Context {
 [[nodiscard]] int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true,
                        bool with_lnp = false);
 
+/// Opens `ctx` and finds the organization `org` (id or name); nullopt, with the error printed
+/// and `rc` set, when either fails.
+[[nodiscard]] std::optional<accounts::Organization> OpenOrg(const config::Flags& flags,
+                                                            const std::string& org, Context& ctx,
+                                                            int& rc);
+
 /// The request body of a command: --json TEXT or --file PATH ("-" = stdin).
 [[nodiscard]] Result<boost::json::object> ReadBody(const std::string& json_text,
                                                    const std::string& file);

@@ -84,11 +84,8 @@ void AddOrgCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
                        "revoke the organization's active keys with this name");
   key_create->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
-      return;
-    }
-    auto found = ctx.accounts->FindOrg(args.org_name);
-    if (Failed(found, rc)) {
+    const auto found = OpenOrg(flags, args.org_name, ctx, rc);
+    if (!found) {
       return;
     }
     if (args.rotate) {
@@ -110,11 +107,8 @@ void AddOrgCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
   key_list->add_option("--org", args.org_name, "organization id or name")->required();
   key_list->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
-      return;
-    }
-    auto found = ctx.accounts->FindOrg(args.org_name);
-    if (Failed(found, rc)) {
+    const auto found = OpenOrg(flags, args.org_name, ctx, rc);
+    if (!found) {
       return;
     }
     std::optional<std::string> page_cursor;

@@ -77,11 +77,8 @@ void AddPortCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
     std::map<std::string, portline::numbering::HeldBy> held;
     if (!args.org_name.empty()) {
       Context ctx;
-      if ((rc = Open(flags, ctx)) != 0) {
-        return;
-      }
-      auto org = ctx.accounts->FindOrg(args.org_name);
-      if (Failed(org, rc)) {
+      const auto org = OpenOrg(flags, args.org_name, ctx, rc);
+      if (!org) {
         return;
       }
       std::vector<std::string> e164;
@@ -159,11 +156,8 @@ void AddPortCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
   port_list->add_flag("--json", args.as_json, "print the API envelope instead of a table");
   port_list->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
-      return;
-    }
-    auto org = ctx.accounts->FindOrg(args.org_name);
-    if (Failed(org, rc)) {
+    const auto org = OpenOrg(flags, args.org_name, ctx, rc);
+    if (!org) {
       return;
     }
     portline::porting::ListFilter filter;
