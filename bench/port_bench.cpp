@@ -147,8 +147,6 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
   if (const char* threads = std::getenv("PORT_BENCH_WORKFLOW_THREADS"); threads != nullptr) {
     popts.workflow_threads = std::atoi(threads);
   }
-  porting::PortingService porting(*db, clock, box, checker, carriers, sim, popts);
-  const porting::Actor actor{org.id, "bench"};
   // As `portline serve` does: every event is recorded for webhooks, in its transaction, and
   // the organization has one endpoint subscribed to everything (deliveries queue up unsent).
   webhooks::WebhookService hooks(*db, box, clock,
@@ -158,7 +156,11 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
                                                 {"event_types", json::array{"*"}}})
            .map([](auto&&) {}),
        "webhook endpoint");
-  porting.SetEventSink([](store::Connection& c, const std::vector<porting::EventRecord>& events) {
+  // The hooks serve wires (app::Services); the post-port SIP attach is not part of what is
+  // measured, so it and the validators accept everything.
+  porting::PortingService::Hooks porting_hooks;
+  porting_hooks.event_sink = [](store::Connection& c,
+                                const std::vector<porting::EventRecord>& events) {
     std::vector<webhooks::WebhookService::NewEvent> records;
     records.reserve(events.size());
     for (const auto& e : events) {
@@ -166,7 +168,17 @@ void RunBackend(const std::string& name, const std::string& url, std::size_t lis
     }
     return webhooks::WebhookService::RecordAll(c, records,
                                                ToUnixMillis(std::chrono::system_clock::now()));
-  });
+  };
+  porting_hooks.post_port = [](std::string_view, const std::vector<std::string>&,
+                               const json::object&) -> Result<void> { return {}; };
+  porting_hooks.validate_post_port = [](std::string_view, const json::object&) -> Result<void> {
+    return {};
+  };
+  porting_hooks.validate_documents =
+      [](std::string_view, const std::vector<std::string>&) -> Result<void> { return {}; };
+  porting::PortingService porting(*db, clock, box, checker, carriers, sim, std::move(porting_hooks),
+                                  popts);
+  const porting::Actor actor{org.id, "bench"};
 
   // 1. A 20,000-number request.
   const auto numbers = PortableNumbers(checker, 20000 * 4, 7);
