@@ -62,8 +62,8 @@ int Open(const config::Flags& flags, Context& ctx, bool quiet_logs, bool with_ln
 }
 
 std::optional<accounts::Organization> OpenOrg(const config::Flags& flags, const std::string& org,
-                                              Context& ctx, int& rc) {
-  if ((rc = Open(flags, ctx)) != 0) {
+                                              Context& ctx, int& rc, bool with_lnp) {
+  if ((rc = Open(flags, ctx, true, with_lnp)) != 0) {
     return std::nullopt;
   }
   auto found = ctx.accounts->FindOrg(org);

@@ -105,11 +105,11 @@ struct Context {
 [[nodiscard]] int Open(const config::Flags& flags, Context& ctx, bool quiet_logs = true,
                        bool with_lnp = false);
 
-/// Opens `ctx` and finds the organization `org` (id or name); nullopt, with the error printed
-/// and `rc` set, when either fails.
+/// Opens `ctx` (as Open) and finds the organization `org` (id or name); nullopt, with the error
+/// printed and `rc` set, when either fails.
 [[nodiscard]] std::optional<accounts::Organization> OpenOrg(const config::Flags& flags,
                                                             const std::string& org, Context& ctx,
-                                                            int& rc);
+                                                            int& rc, bool with_lnp = false);
 
 /// The request body of a command: --json TEXT or --file PATH ("-" = stdin).
 [[nodiscard]] Result<boost::json::object> ReadBody(const std::string& json_text,

@@ -60,13 +60,12 @@ void AddOrgCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
   org_entitle->add_flag("--revoke", args.revoke_entitlement, "revoke instead of grant");
   org_entitle->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
+    const auto found = OpenOrg(flags, args.org_name, ctx, rc);
+    if (!found) {
       return;
     }
-    auto found = ctx.accounts->FindOrg(args.org_name);
     auto changed =
-        found ? ctx.accounts->SetEntitlement(found->id, args.entitlement, !args.revoke_entitlement)
-              : found;
+        ctx.accounts->SetEntitlement(found->id, args.entitlement, !args.revoke_entitlement);
     if (Failed(changed, rc)) {
       return;
     }
@@ -133,13 +132,11 @@ void AddOrgCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) {
   key_revoke->add_option("--org", args.org_name, "organization id or name")->required();
   key_revoke->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
+    const auto found = OpenOrg(flags, args.org_name, ctx, rc);
+    if (!found) {
       return;
     }
-    auto found = ctx.accounts->FindOrg(args.org_name);
-    auto revoked =
-        found ? ctx.accounts->RevokeKey(found->id, args.key_id)
-              : tl::expected<portline::accounts::ApiKey, Error>(tl::unexpected(found.error()));
+    auto revoked = ctx.accounts->RevokeKey(found->id, args.key_id);
     if (Failed(revoked, rc)) {
       return;
     }

@@ -22,11 +22,9 @@ void PortingCall(const config::Flags& flags, const Args& args, int& rc,
                  const std::function<Result<boost::json::value>(Context&, const std::string&)>& fn,
                  bool with_lnp = false) {
   Context ctx;
-  if ((rc = Open(flags, ctx, true, with_lnp)) != 0) {
-    return;
+  if (const auto org = OpenOrg(flags, args.org_name, ctx, rc, with_lnp)) {
+    rc = PrintEnvelope(fn(ctx, org->id));
   }
-  auto org = ctx.accounts->FindOrg(args.org_name);
-  rc = org ? PrintEnvelope(fn(ctx, org->id)) : (PrintError(org.error()), 1);
 }
 
 }  // namespace

@@ -26,14 +26,12 @@ void AddTrunkCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) 
     cmd->add_option("--file", args.body_file, "file with the request body (- for stdin)");
     cmd->callback([&, method] {
       Context ctx;
-      if ((rc = Open(flags, ctx)) != 0) {
+      const auto org = OpenOrg(flags, args.org_name, ctx, rc);
+      if (!org) {
         return;
       }
-      auto org = ctx.accounts->FindOrg(args.org_name);
       auto body = ReadBody(args.body_json, args.body_file);
-      if (!org || !body) {
-        PrintError(org ? body.error() : org.error());
-        rc = 1;
+      if (Failed(body, rc)) {
         return;
       }
       rc = PrintEnvelope(((*ctx.sip).*method)(org->id, *body));
@@ -54,11 +52,9 @@ void AddTrunkCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) 
   trunk_show->add_option("phone_number", args.number, "E.164 number")->required();
   trunk_show->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
-      return;
+    if (const auto org = OpenOrg(flags, args.org_name, ctx, rc)) {
+      rc = PrintEnvelope(ctx.sip->Get(org->id, args.number));
     }
-    auto org = ctx.accounts->FindOrg(args.org_name);
-    rc = org ? PrintEnvelope(ctx.sip->Get(org->id, args.number)) : (PrintError(org.error()), 1);
   });
 
   auto* trunk_list = trunk->add_subcommand("list", "List numbers with SIP configuration");
@@ -68,13 +64,11 @@ void AddTrunkCommands(CLI::App& app, config::Flags& flags, Args& args, int& rc) 
   trunk_list->add_option("--cursor", args.cursor, "next_cursor of the previous page");
   trunk_list->callback([&] {
     Context ctx;
-    if ((rc = Open(flags, ctx)) != 0) {
-      return;
+    if (const auto org = OpenOrg(flags, args.org_name, ctx, rc)) {
+      const auto after =
+          args.cursor.empty() ? std::nullopt : std::optional<std::string>(args.cursor);
+      rc = PrintEnvelope(ctx.sip->ListNumbers(org->id, after, args.limit));
     }
-    auto org = ctx.accounts->FindOrg(args.org_name);
-    const auto after = args.cursor.empty() ? std::nullopt : std::optional<std::string>(args.cursor);
-    rc = org ? PrintEnvelope(ctx.sip->ListNumbers(org->id, after, args.limit))
-             : (PrintError(org.error()), 1);
   });
 
   auto* trunk_parse = trunk->add_subcommand("parse", "Parse a SIP destination (no storage needed)");
