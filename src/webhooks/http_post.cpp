@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "net/resolve.hpp"
+#include "webhooks/response.hpp"
 
 namespace portline::webhooks {
 namespace {

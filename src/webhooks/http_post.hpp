@@ -15,7 +15,6 @@
 
 #include "core/error.hpp"
 #include "core/net_guard.hpp"
-#include "webhooks/response.hpp"
 
 using SSL_CTX = struct ssl_ctx_st;  // NOLINT(readability-identifier-naming): OpenSSL's name
 

@@ -160,27 +160,6 @@ Result<HttpResult> PostTo(HttpClient& client, const std::string& url,
   return client.Post(url, {{"Content-Type", "application/json"}}, R"({"n":1})", guard, kTimeout);
 }
 
-TEST(WebhookHttp, ResponseHeadParsing) {
-  auto ok = ParseResponseHead("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX: y");
-  ASSERT_TRUE(ok);
-  EXPECT_EQ(ok->status, 204);
-  EXPECT_EQ(ok->content_length, 0);
-  EXPECT_FALSE(ok->close);
-  auto old = ParseResponseHead("HTTP/1.0 200 OK\r\nTransfer-Encoding: Chunked");
-  ASSERT_TRUE(old);
-  EXPECT_TRUE(old->close);  // HTTP/1.0 without keep-alive
-  EXPECT_TRUE(old->chunked);
-  auto kept = ParseResponseHead("HTTP/1.0 200 OK\r\nconnection: Keep-Alive");
-  ASSERT_TRUE(kept);
-  EXPECT_FALSE(kept->close);
-  EXPECT_TRUE(ParseResponseHead("HTTP/1.1 200 OK\r\nConnection: close")->close);
-  EXPECT_FALSE(ParseResponseHead("SIP/2.0 200 OK"));
-  EXPECT_FALSE(ParseResponseHead("HTTP/1.1 2x0 OK"));
-  EXPECT_FALSE(ParseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6"));
-  EXPECT_FALSE(ParseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: -1"));
-  EXPECT_FALSE(ParseResponseHead("HTTP/1.1 200 OK\r\nno colon here"));
-}
-
 TEST(WebhookHttp, KeepAliveReusesOneConnection) {
   ScriptedServer server([](int) { return kOk; }, [](int) { return false; });
   HttpClient client;
